@@ -1,0 +1,3 @@
+// Public library API.
+export * from './engine/index.js';
+export * from './models/index.js';

@@ -1,0 +1,2 @@
+// Importing this module registers every network.
+export * from './registry.js';

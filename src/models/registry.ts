@@ -1,0 +1,41 @@
+// The model zoo: every network × scale, created against the op interface.
+import type { Ops, Tensor } from '../engine/ops.js';
+import type { Module } from '../nn/module.js';
+
+/** A super-resolution network: [N,3,h,w] in [0,1] → [N,3,h·scale,w·scale] (not clamped). */
+export interface SRModel extends Module {
+  readonly scale: number;
+  forward(x: Tensor): Tensor;
+  /** Training loss hook for networks with extra outputs (e.g. HFDN's multi-supervision). Optional. */
+  forwardAll?(x: Tensor): Tensor[];
+}
+
+export interface ModelEntry {
+  /** Registry key, e.g. 'imdn', 'hpinet-m', 'rfdn'. */
+  name: string;
+  /** Paper / short description for `lightsr models`. */
+  title: string;
+  scales: number[];
+  create(ops: Ops, scale: number): SRModel;
+  /** Smallest LR side the network accepts without internal padding (informational). */
+  minInput?: number;
+  /** Training defaults from the paper (lr, schedule, loss). */
+  train?: { lr: number; lrStep?: number; lrGamma?: number; loss?: 'l1' | 'l1+ssim' | 'charbonnier' };
+}
+
+const entries = new Map<string, ModelEntry>();
+
+export function register(e: ModelEntry): void {
+  if (entries.has(e.name)) throw new Error(`model ${e.name} registered twice`);
+  entries.set(e.name, e);
+}
+
+export function getEntry(name: string): ModelEntry {
+  const e = entries.get(name.toLowerCase());
+  if (!e) throw new Error(`unknown model '${name}'; known: ${[...entries.keys()].join(', ')}`);
+  return e;
+}
+
+export function listEntries(): ModelEntry[] {
+  return [...entries.values()];
+}
