@@ -2,3 +2,4 @@
 export * from './ops.js';
 export * from './host.js';
 export { getOps, type BackendName } from './select.js';
+export * from './safetensors.js';
