@@ -6,3 +6,4 @@ import './shsr.js';
 import './hfdn.js';
 import './rfdn.js';
 import './rdnesa.js';
+import './hpinet.js';
