@@ -6,4 +6,3 @@ import './shsr.js';
 import './hfdn.js';
 import './rfdn.js';
 import './rdnesa.js';
-import './hpinet.js';
