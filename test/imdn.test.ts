@@ -1,0 +1,221 @@
+// IMDN / IMDN_AS against the official PyTorch outputs in ../shared/reference (spec §1, §6.6).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ops } from '../src/engine/ops.js';
+import { getOps } from '../src/engine/select.js';
+import { readSafetensors, writeSafetensors } from '../src/engine/safetensors.js';
+import { createShapeOps } from '../src/eval/complexity.js';
+import { quantizeU8, scoreY } from '../src/eval/metrics.js';
+import { readImage, readImageRGB } from '../src/image/io.js';
+import type { PlanarImage } from '../src/image/types.js';
+import '../src/models/index.js';
+import { IMDN_AS, adaptiveCrop } from '../src/models/imdn.js';
+import { predict } from '../src/models/infer.js';
+import { loadModel } from '../src/models/load.js';
+
+const shared = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared');
+const weights = (f: string) => path.join(shared, 'reference/weights', f);
+const refDir = (s: number) => path.join(shared, 'reference/outputs', `imdn_x${s}`);
+const lrFile = (name: string, s: number) => path.join(shared, `data/bench/Set5_matlab_lr/LR_bicubic/X${s}/${name}x${s}.bmp`);
+const NAMES = ['baby', 'bird', 'butterfly', 'head', 'woman'];
+const SCALES = [2, 3, 4];
+
+/** Top-left crop of a planar image. */
+function crop(img: PlanarImage, h: number, w: number, top = 0, left = 0): PlanarImage {
+  const out = new Float32Array(img.channels * h * w);
+  for (let c = 0; c < img.channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = (c * img.height + top + y) * img.width + left;
+      out.set(img.data.subarray(src, src + w), (c * h + y) * w);
+    }
+  }
+  return { channels: img.channels, height: h, width: w, data: out };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function readF32(file: string): Float32Array {
+  const buf = readFileSync(file);
+  const out = new Float32Array(buf.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
+  return out;
+}
+
+/** Compare our uint8 output (planar) with the reference PNG (interleaved RGB): share of equal values, max diff. */
+async function compareToPng(sr: PlanarImage, file: string): Promise<{ equal: number; maxDiff: number }> {
+  const { image } = await readImage(file);
+  expect([image.width, image.height, image.channels]).toEqual([sr.width, sr.height, 3]);
+  const q = quantizeU8(sr);
+  const n = sr.width * sr.height;
+  let equal = 0;
+  let maxDiff = 0;
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < n; i++) {
+      const d = Math.abs(q[c * n + i] - image.data[i * 3 + c]);
+      if (d === 0) equal++;
+      maxDiff = Math.max(maxDiff, d);
+    }
+  }
+  return { equal: equal / (3 * n), maxDiff };
+}
+
+interface Metrics { [k: string]: { psnr_y: number; ssim_y: number } }
+const refMetrics = (s: number) => JSON.parse(readFileSync(path.join(refDir(s), 'metrics.json'), 'utf8')) as Metrics;
+
+describe('IMDN weights and loading', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'lightsr-imdn-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('official ×2/×3/×4 and AS weights load with exact shapes and counts', async () => {
+    const { ops } = createShapeOps();
+    for (const s of SCALES) {
+      const m = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
+      expect(m.scale).toBe(s);
+      expect(m.namedParams().length).toBe(92);
+    }
+    const as = await loadModel(ops, 'imdn-as', 1, weights('imdn_as.safetensors'));
+    expect(as.namedParams().length).toBe(94);
+    expect(as.numParams()).toBe(752_104);
+  });
+
+  it('refuses a scale mismatch stated by metadata or by a JSON card', async () => {
+    const { ops } = createShapeOps();
+    await expect(loadModel(ops, 'imdn', 2, weights('imdn_x4.safetensors'))).rejects.toThrow(/×4 weights.*×2 was requested/);
+    await expect(loadModel(ops, 'imdn-as', 1, weights('imdn_x4.safetensors'))).rejects.toThrow(/holds imdn weights.*not imdn-as/);
+    const { tensors } = await readSafetensors(weights('imdn_x3.safetensors'));
+    const file = path.join(tmp, 'mine.safetensors');
+    await writeSafetensors(file, tensors, {});
+    writeFileSync(`${file}.json`, JSON.stringify({ architecture: 'imdn', scale: 3 }));
+    await expect(loadModel(ops, 'imdn', 4, file)).rejects.toThrow(/imdn ×3 weights \(per .*mine\.safetensors\.json\), but ×4 was requested/);
+    expect((await loadModel(ops, 'imdn', 3, file)).scale).toBe(3);
+  });
+
+  it('a file without a card is checked by shapes, and the error names the model and scale', async () => {
+    const { ops } = createShapeOps();
+    const { tensors } = await readSafetensors(weights('imdn_x4.safetensors'));
+    const file = path.join(tmp, 'bare.safetensors');
+    await writeSafetensors(file, tensors, {});
+    expect((await loadModel(ops, 'imdn', 4, file)).numParams()).toBe(715_176);
+    await expect(loadModel(ops, 'imdn', 2, file)).rejects.toThrow(/does not fit imdn ×2: .*upsampler\.0\.weight: file has \[48, 64, 3, 3\], model expects \[12, 64, 3, 3\]/);
+    await expect(loadModel(ops, 'imdn', 5, file)).rejects.toThrow(/no ×5 model/);
+  });
+});
+
+describe('IMDN parity with the official PyTorch outputs (torch backend)', () => {
+  let ops: Ops;
+  beforeAll(async () => {
+    ops = await getOps('torch');
+  });
+
+  for (const s of SCALES) {
+    it(`×${s}: Set5 uint8 outputs, 24×24 float crops and PSNR/SSIM`, async () => {
+      const model = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
+      const ref = refMetrics(s);
+      let psnrSum = 0;
+      let ssimSum = 0;
+      for (const name of NAMES) {
+        const lr = await readImageRGB(lrFile(name, s));
+        // Float parity on the top-left 24×24 LR crop.
+        const small = await predict(ops, model, crop(lr, 24, 24));
+        expect(maxAbsDiff(small.data, readF32(path.join(refDir(s), `${name}_crop24_chw_f32.bin`)))).toBeLessThanOrEqual(1e-4);
+        // Whole image, quantised.
+        const sr = await predict(ops, model, lr);
+        expect([sr.height, sr.width]).toEqual([lr.height * s, lr.width * s]);
+        const cmp = await compareToPng(sr, path.join(refDir(s), `${name}.png`));
+        expect(cmp.equal).toBeGreaterThanOrEqual(0.999);
+        expect(cmp.maxDiff).toBeLessThanOrEqual(1);
+        const hr = crop(await readImageRGB(path.join(shared, `data/bench/Set5_matlab_lr/HR/${name}.bmp`)), sr.height, sr.width);
+        const score = scoreY(sr, hr, s);
+        expect(Math.abs(score.psnr - ref[name].psnr_y)).toBeLessThan(0.005);
+        psnrSum += score.psnr;
+        ssimSum += score.ssim;
+      }
+      expect(Math.abs(psnrSum / 5 - ref.mean.psnr_y)).toBeLessThan(0.005);
+      expect(Math.abs(ssimSum / 5 - ref.mean.ssim_y)).toBeLessThan(0.0005);
+      model.dispose();
+    });
+  }
+
+  it('×4 self-ensemble: Set5 32.31 dB (spec §6.6)', async () => {
+    const model = await loadModel(ops, 'imdn', 4, weights('imdn_x4.safetensors'));
+    let sum = 0;
+    for (const name of NAMES) {
+      const lr = await readImageRGB(lrFile(name, 4));
+      const sr = await predict(ops, model, lr, { selfEnsemble: true });
+      const hr = crop(await readImageRGB(path.join(shared, `data/bench/Set5_matlab_lr/HR/${name}.bmp`)), sr.height, sr.width);
+      sum += scoreY(sr, hr, 4).psnr;
+    }
+    expect(Math.abs(sum / 5 - 32.31)).toBeLessThanOrEqual(0.01);
+    model.dispose();
+  });
+
+  it('leaves no tensors behind', async () => {
+    const model = await loadModel(ops, 'imdn', 2, weights('imdn_x2.safetensors'));
+    const before = ops.numTensors();
+    const lr = crop(await readImageRGB(lrFile('bird', 2)), 20, 28);
+    await predict(ops, model, lr, { selfEnsemble: true });
+    await predict(ops, model, lr);
+    expect(ops.numTensors()).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('IMDN_AS and adaptive cropping (torch backend)', () => {
+  let ops: Ops;
+  let model: IMDN_AS;
+  let img: PlanarImage;
+  beforeAll(async () => {
+    ops = await getOps('torch');
+    model = (await loadModel(ops, 'imdn-as', 1, weights('imdn_as.safetensors'))) as IMDN_AS;
+    // An HR photo stands in for a pre-upscaled input.
+    img = crop(await readImageRGB(path.join(shared, 'data/bench/Set5_matlab_lr/HR/butterfly.bmp')), 200, 232, 20, 12);
+  });
+  afterAll(() => model.dispose());
+
+  it('on sides that are multiples of 4, adaptive cropping equals one whole pass within 1 LSB', async () => {
+    const x = ops.tensor(img.data, [1, 3, img.height, img.width]);
+    const whole = ops.tidy(() => model.forwardWhole(x));
+    const acs = ops.tidy(() => adaptiveCrop(ops, (t) => model.forwardWhole(t), x));
+    expect(acs.shape).toEqual([1, 3, 200, 232]);
+    const a = quantizeU8({ channels: 3, height: 200, width: 232, data: (await ops.read(whole)) as Float32Array });
+    const b = quantizeU8({ channels: 3, height: 200, width: 232, data: (await ops.read(acs)) as Float32Array });
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    expect(maxDiff).toBeLessThanOrEqual(1);
+    ops.dispose([x, whole, acs]);
+  });
+
+  it('on sides not divisible by 4, runs and returns the input size', async () => {
+    for (const [h, w] of [[197, 230], [101, 64], [7, 13]]) {
+      const out = await predict(ops, model, crop(img, h, w));
+      expect([out.channels, out.height, out.width]).toEqual([3, h, w]);
+      expect(out.data.every(Number.isFinite)).toBe(true);
+    }
+  });
+});
+
+describe('IMDN on the tfjs backend', () => {
+  it('matches the official float outputs on the 24×24 crops', async () => {
+    const ops = await getOps('tfjs');
+    for (const s of SCALES) {
+      const model = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
+      for (const name of s === 4 ? NAMES : ['bird']) {
+        const lr = crop(await readImageRGB(lrFile(name, s)), 24, 24);
+        const out = await predict(ops, model, lr);
+        expect(maxAbsDiff(out.data, readF32(path.join(refDir(s), `${name}_crop24_chw_f32.bin`)))).toBeLessThanOrEqual(1e-4);
+      }
+      model.dispose();
+    }
+  });
+});
