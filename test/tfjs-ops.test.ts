@@ -133,7 +133,7 @@ describe('tfjs ops match torch', () => {
     same('cat stack split narrow', (o, [a, b]) => [o.cat([a, b], 1), o.stack([a, a], -1), ...o.split(b, [1, 3, 2], 1), o.narrow(a, 2, 1, 2), o.narrow(a, -1, -3, 2)], [F([2, 3, 4, 5]), F([2, 6, 4, 5])]);
     same('indexSelect', (o, [a, i]) => [o.indexSelect(a, 1, i), o.indexSelect(a, -1, i)], [F([2, 5, 6]), { shape: [4], data: Int32Array.from([4, 0, 0, 2]) }]);
     same('gather (torch semantics)', (o, [a, i, j]) => [o.gather(a, 1, i), o.gather(a, -1, j)], [F([2, 5, 6]), I([2, 3, 6], 5), I([2, 5, 4], 6)]);
-    same('oneHot', (o, [i]) => o.oneHot(i, 7), [I([3, 4], 7)]);
+    same('oneHot (n = 7 and n = 1)', (o, [i, z]) => [o.oneHot(i, 7), o.oneHot(z, 1)], [I([3, 4], 7), I([2, 3], 1)]);
     same('clone and round trip of int and float tensors', (o, [a, i]) => [o.clone(a), o.clone(i), a, i], [F([3, 2]), I([5], 100)]);
   });
 

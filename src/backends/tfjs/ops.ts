@@ -262,7 +262,8 @@ export function makeTfjsOps(kind: string, description: string): TfjsOps {
     },
     indexSelect: (x, dim, idx) => out(tf.gather($(x), $(idx), axis(dim, $(x).rank, 'indexSelect'))),
     gather: (x, dim, idx) => out(gather($(x), dim, $(idx))),
-    oneHot: (idx, n) => out(tf.tidy(() => tf.cast(tf.oneHot(tf.cast($(idx), 'int32'), n), 'float32'))),
+    // Not tf.oneHot: it rejects n < 2.
+    oneHot: (idx, n) => out(tf.tidy(() => tf.cast(tf.equal(tf.expandDims(tf.cast($(idx), 'int32'), -1), tf.range(0, n, 1, 'int32')), 'float32'))),
   };
   return ops;
 }
