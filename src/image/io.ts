@@ -1,0 +1,220 @@
+// Image file I/O: decode (sharp + our BMP reader) to RawImage, encode PNG/JPEG/WebP atomically,
+// and conversions between RawImage (HWC, 8/16-bit) and PlanarImage (CHW float).
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { decodeBmp, isBmp } from './bmp.js';
+import { pngWithIcc } from './png-icc.js';
+import type { PlanarImage, RawImage } from './types.js';
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'bmp';
+
+export interface LoadedImage {
+  image: RawImage;
+  format: ImageFormat | string;
+  /** Embedded ICC profile (pixels are NOT colour-converted; pass it back to writeImage to re-attach). */
+  icc?: Uint8Array;
+}
+
+export interface WriteOptions {
+  /** Defaults to the file extension (.png, .jpg/.jpeg, .webp). */
+  format?: 'png' | 'jpeg' | 'webp';
+  /** JPEG/WebP quality 1–100 (default 95). */
+  quality?: number;
+  /** WebP lossless. */
+  lossless?: boolean;
+  /** ICC profile to embed as is (from LoadedImage.icc). */
+  icc?: Uint8Array;
+}
+
+const fail = (file: string, why: string) => new Error(`cannot read image '${file}': ${why}`);
+
+/** Container type from the first bytes (to tell a damaged image from a non-image). */
+function sniff(b: Uint8Array): ImageFormat | null {
+  const at = (i: number, ...v: number[]) => v.every((x, k) => b[i + k] === x);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47)) return 'png';
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'webp';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
+  if (isBmp(b)) return 'bmp';
+  return null;
+}
+
+/** Decode an image file. Keeps gray / gray+alpha / RGB / RGBA and 16-bit depth; applies EXIF orientation. */
+export async function readImage(file: string): Promise<LoadedImage> {
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message);
+  }
+  return decodeImage(buf, file);
+}
+
+/** Decode an in-memory file; `name` is used in error messages. */
+export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<LoadedImage> {
+  if (buf.length === 0) throw fail(name, 'the file is empty (0 bytes)');
+  if (isBmp(buf)) {
+    try {
+      return { image: decodeBmp(buf), format: 'bmp' };
+    } catch (err) {
+      throw fail(name, `corrupt or unsupported BMP (${(err as Error).message})`);
+    }
+  }
+  const input = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(input).metadata();
+  } catch (err) {
+    const kind = sniff(buf);
+    if (kind) throw fail(name, `corrupt or truncated ${kind.toUpperCase()} data (${(err as Error).message.split('\n')[0]})`);
+    throw fail(name, 'not a supported image (PNG, JPEG, WebP, TIFF or BMP expected)');
+  }
+  try {
+    const sixteen = meta.depth === 'ushort';
+    const alpha = meta.hasAlpha === true;
+    const colour = (meta.channels ?? 3) - (alpha ? 1 : 0) >= 3 || meta.space === 'cmyk';
+    // sharp's 8-bit 'b-w' output drops alpha, so gray+alpha is decoded as RGBA and folded back below.
+    const grayAlpha8 = !colour && !sixteen && alpha;
+    const space = colour || grayAlpha8 ? (sixteen ? 'rgb16' : 'srgb') : sixteen ? 'grey16' : 'b-w';
+    const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: meta.space !== 'cmyk', failOn: 'warning' })
+      .toColourspace(space)
+      .raw({ depth: sixteen ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    let channels = info.channels as RawImage['channels'];
+    let pixels: Uint8Array | Uint16Array = sixteen
+      ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (grayAlpha8 && channels === 4) {
+      const ga = new Uint8Array((pixels.length / 4) * 2);
+      for (let i = 0, j = 0; j < ga.length; i += 4, j += 2) { ga[j] = pixels[i]; ga[j + 1] = pixels[i + 3]; }
+      pixels = ga;
+      channels = 2;
+    }
+    if (pixels.length !== info.width * info.height * channels) throw new Error('decoded size mismatch');
+    const image: RawImage = { width: info.width, height: info.height, channels, bitDepth: sixteen ? 16 : 8, data: pixels };
+    const out: LoadedImage = { image, format: meta.format === 'jpg' ? 'jpeg' : meta.format ?? 'unknown' };
+    if (meta.icc && meta.space !== 'cmyk') out.icc = new Uint8Array(meta.icc);
+    return out;
+  } catch (err) {
+    throw fail(name, `corrupt or truncated ${sniff(buf)?.toUpperCase() ?? 'image'} data (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+function formatFromPath(file: string): 'png' | 'jpeg' | 'webp' {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  if (ext === '.webp') return 'webp';
+  throw new Error(`cannot write '${file}': unknown output format '${ext || '(no extension)'}' (use .png, .jpg or .webp)`);
+}
+
+function checkRaw(img: RawImage): void {
+  const { width, height, channels, bitDepth, data } = img;
+  if (!(width > 0 && height > 0) || ![1, 2, 3, 4].includes(channels)) throw new Error(`invalid image ${width}x${height}x${channels}`);
+  if (data.length !== width * height * channels) throw new Error(`image data has ${data.length} values, expected ${width * height * channels}`);
+  if ((bitDepth === 16) !== data instanceof Uint16Array) throw new Error(`bitDepth ${bitDepth} does not match the data array type`);
+}
+
+/** Encode to a buffer. 16-bit images stay 16-bit in PNG; JPEG/WebP are 8-bit. */
+export async function encodeImage(img: RawImage, format: 'png' | 'jpeg' | 'webp', opts: Omit<WriteOptions, 'format'> = {}): Promise<Buffer> {
+  checkRaw(img);
+  const quality = opts.quality ?? 95;
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new Error(`quality must be an integer 1–100, got ${opts.quality}`);
+  let src: RawImage = img;
+  if (img.bitDepth === 16 && format !== 'png') src = to8bit(img);
+  const gray = src.channels <= 2;
+  const sixteen = src.bitDepth === 16;
+  // A Uint16Array tells sharp the samples are 16-bit.
+  const raw = sixteen ? src.data : Buffer.from(src.data.buffer, src.data.byteOffset, src.data.byteLength);
+  const s = sharp(raw, { raw: { width: src.width, height: src.height, channels: src.channels } })
+    .toColourspace(sixteen ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb');
+  let png = await s.png({ compressionLevel: 6 }).toBuffer();
+  if (opts.icc) png = pngWithIcc(png, opts.icc);
+  if (format === 'png') return png;
+  // Re-encode from the tagged PNG so sharp carries the profile over unchanged (no colour conversion).
+  const t = sharp(png, { ignoreIcc: true }).keepIccProfile();
+  return format === 'jpeg'
+    ? t.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer()
+    : t.webp({ quality, lossless: opts.lossless ?? false }).toBuffer();
+}
+
+/** Write atomically (temp file in the same folder, then rename). Format from the extension unless given. */
+export async function writeImage(file: string, img: RawImage, opts: WriteOptions = {}): Promise<void> {
+  const format = opts.format ?? formatFromPath(file);
+  const data = await encodeImage(img, format, opts);
+  await writeFileAtomic(file, data);
+}
+
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fsp.writeFile(tmp, data);
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw new Error(`cannot write '${file}': ${(err as Error).message}`);
+  }
+}
+
+export function to8bit(img: RawImage): RawImage {
+  if (img.bitDepth === 8) return img;
+  const d = new Uint8Array(img.data.length);
+  for (let i = 0; i < d.length; i++) d[i] = Math.round(img.data[i] / 257);
+  return { ...img, bitDepth: 8, data: d };
+}
+
+/** RawImage → planar RGB float in [0,1] (gray repeated to 3 channels); alpha returned separately. */
+export function toPlanarRGB(img: RawImage): { rgb: PlanarImage; alpha?: PlanarImage } {
+  checkRaw(img);
+  const { width, height, channels, data } = img;
+  const n = width * height;
+  const inv = 1 / (img.bitDepth === 16 ? 65535 : 255);
+  const rgb = new Float32Array(3 * n);
+  const colour = channels >= 3;
+  const hasAlpha = channels === 2 || channels === 4;
+  const alpha = hasAlpha ? new Float32Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const o = i * channels;
+    if (colour) {
+      rgb[i] = data[o] * inv;
+      rgb[n + i] = data[o + 1] * inv;
+      rgb[2 * n + i] = data[o + 2] * inv;
+    } else {
+      rgb[i] = rgb[n + i] = rgb[2 * n + i] = data[o] * inv;
+    }
+    if (alpha) alpha[i] = data[o + channels - 1] * inv;
+  }
+  const out: { rgb: PlanarImage; alpha?: PlanarImage } = { rgb: { channels: 3, height, width, data: rgb } };
+  if (alpha) out.alpha = { channels: 1, height, width, data: alpha };
+  return out;
+}
+
+/** Planar float (1 or 3 channels, optional 1-channel alpha) → interleaved integers: clamp to [0,1], scale, round. */
+export function fromPlanar(img: PlanarImage, alpha?: PlanarImage, bitDepth: 8 | 16 = 8): RawImage {
+  const { channels: c, height, width } = img;
+  if (c !== 1 && c !== 3) throw new Error(`fromPlanar expects 1 or 3 channels, got ${c}`);
+  if (img.data.length !== c * height * width) throw new Error('planar image data has the wrong length');
+  if (alpha && (alpha.channels !== 1 || alpha.height !== height || alpha.width !== width)) {
+    throw new Error(`alpha plane ${alpha.channels}x${alpha.height}x${alpha.width} does not match image ${height}x${width}`);
+  }
+  const n = width * height;
+  const oc = (c + (alpha ? 1 : 0)) as RawImage['channels'];
+  const max = bitDepth === 16 ? 65535 : 255;
+  const out = bitDepth === 16 ? new Uint16Array(n * oc) : new Uint8Array(n * oc);
+  const q = (v: number) => (v > 0 ? (v < 1 ? Math.round(v * max) : max) : 0); // NaN → 0
+  for (let ch = 0; ch < c; ch++) {
+    const p = img.data.subarray(ch * n, (ch + 1) * n);
+    for (let i = 0; i < n; i++) out[i * oc + ch] = q(p[i]);
+  }
+  if (alpha) for (let i = 0; i < n; i++) out[i * oc + c] = q(alpha.data[i]);
+  return { width, height, channels: oc, bitDepth, data: out };
+}
+
+/** Read any supported image as planar RGB in [0,1] (alpha dropped). */
+export async function readImageRGB(file: string): Promise<PlanarImage> {
+  const { image } = await readImage(file);
+  return toPlanarRGB(image).rgb;
+}
