@@ -149,32 +149,30 @@ export class IMDN_AS extends Module implements SRModel {
   }
 }
 
-/** Crop side for ACS: the largest multiple of 4 that is ≤ ⌊n/2⌋ + 32, limited to the largest multiple of 4 ≤ n. */
+/** Crop side for ACS: the largest multiple of 4 that is ≤ ⌊n/2⌋ + 32. */
 function cropSide(n: number, shave = 32): number {
   const half = Math.floor(n / 2);
-  const size = half + shave - ((half + shave) % 4);
-  return Math.min(size, n - (n % 4));
+  return half + shave - ((half + shave) % 4);
 }
 
 /**
  * Adaptive Cropping Strategy (spec §1.7, as test_IMDN_AS.py): four overlapping corner crops whose sides are
- * multiples of 4, run as one batch, stitched at the image centre. Net must be size-preserving.
- * Inputs below 8 px per side cannot form such crops: they are edge-padded to a multiple of 4 and cropped back.
+ * multiples of 4, run as one batch, stitched at the image centre. `net` must be size-preserving.
+ * Images too small for such crops (a side below about 62 px) are edge-padded to a multiple of 4 instead,
+ * run once and cropped back.
  */
 export function adaptiveCrop(ops: Ops, net: (x: Tensor) => Tensor, x: Tensor): Tensor {
   const o = ops;
   const [n, , H, W] = x.shape;
+  const hs = cropSide(H);
+  const ws = cropSide(W);
   return o.tidy(() => {
-    if (H < 8 || W < 8) {
-      const ph = (4 - (H % 4)) % 4;
-      const pw = (4 - (W % 4)) % 4;
-      const y = net(o.pad(x, [0, pw, 0, ph], 'replicate'));
+    if (hs > H || ws > W) {
+      const y = net(o.pad(x, [0, (4 - (W % 4)) % 4, 0, (4 - (H % 4)) % 4], 'replicate'));
       return o.narrow(o.narrow(y, 2, 0, H), 3, 0, W);
     }
     const hh = Math.floor(H / 2);
     const wh = Math.floor(W / 2);
-    const hs = cropSide(H);
-    const ws = cropSide(W);
     const crop = (top: number, left: number) => o.narrow(o.narrow(x, 2, top, hs), 3, left, ws);
     const batch = o.cat([crop(0, 0), crop(0, W - ws), crop(H - hs, 0), crop(H - hs, W - ws)], 0); // [4N,3,hs,ws]
     const [tl, tr, bl, br] = o.split(net(batch), [n, n, n, n], 0);
