@@ -136,7 +136,10 @@ function makeOps(): TrainOps {
 
   const o: TrainOps = {
     name: 'torch',
-    describe: () => `libtorch ${N.version()} (CPU, ${N.getThreads()} threads)`,
+    describe: () => {
+      const n = N.getThreads() as number;
+      return `libtorch ${N.version()} (CPU, ${n} thread${n === 1 ? '' : 's'})`;
+    },
 
     // ---- creation / transfer ----
     tensor(data, shape) {
