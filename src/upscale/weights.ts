@@ -1,0 +1,51 @@
+// Default weights: lightsr's own trained files, `weights/<model>_x<scale>.safetensors` (+ `.json` card)
+// under the package root.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/** The lightsr package root (the folder holding its package.json), from src/ or dist/ alike. */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'lightsr') return (root = dir);
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the lightsr package root (package.json) above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** Registry name → file stem, e.g. 'hpinet-m' → 'hpinet_m'. */
+export function weightsStem(model: string, scale: number): string {
+  return `${model.toLowerCase().replace(/-/g, '_')}_x${scale}`;
+}
+
+export function defaultWeightsPath(model: string, scale: number, dir = path.join(packageRoot(), 'weights')): string {
+  return path.join(dir, `${weightsStem(model, scale)}.safetensors`);
+}
+
+/**
+ * The weights file to use: `explicit` when given (it must exist), else the installed default, else a clear
+ * error. `dir` overrides the default weights folder (tests).
+ */
+export function resolveWeights(model: string, scale: number, explicit?: string, dir?: string): string {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new Error(`weights file '${explicit}' not found`);
+    return explicit;
+  }
+  const p = defaultWeightsPath(model, scale, dir);
+  if (!existsSync(p)) {
+    throw new Error(`no trained default weights are installed for ${model.toLowerCase()} x${scale} yet; pass --weights FILE`);
+  }
+  return p;
+}
