@@ -94,6 +94,9 @@ describe('tfjs ops match torch', () => {
     same('matmul batched', (o, [a, b]) => o.matmul(a, b), [F([2, 3, 4, 5]), F([2, 3, 5, 6])], CT);
     same('matmul broadcast', (o, [a, b]) => o.matmul(a, b), [F([2, 1, 4, 5]), F([3, 5, 6])], CT);
     same('matmul 2-D', (o, [a, b]) => o.matmul(a, b), [F([4, 5]), F([5, 3])], CT);
+    same('matmul with an unbatched right side, batch of one', (o, [a, b, c]) => [o.matmul(a, b), o.matmul(c, b)], [F([2, 3, 4, 5]), F([5, 6]), F([1, 4, 5])], CT);
+    same('matmul large per-item products (per-item path in wasm)', (o, [a, b]) => o.matmul(a, b), [F([3, 100, 60]), F([3, 60, 70])], CT);
+    same('matmul broadcast of the left side', (o, [a, b]) => o.matmul(a, b), [F([7, 30]), F([2, 30, 5])], CT);
   });
 
   describe('element-wise', () => {

@@ -95,6 +95,32 @@ function gather(x: TT, dim: number, idx: TT): TT {
   });
 }
 
+/**
+ * Batched matmul with broadcasting. In wasm the batched kernel is a naive loop while a 2-D product runs on
+ * XNNPACK, so large per-item products are done one batch item at a time.
+ */
+function matmul(a: TT, b: TT): TT {
+  const [n, k] = a.shape.slice(-2), m = b.shape[b.rank - 1];
+  const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
+  const batch = tf.broadcast_util.assertAndGetBroadcastShape(ba, bb);
+  const count = numel(batch);
+  return tf.tidy(() => {
+    if (count === 1) return tf.reshape(tf.matMul(tf.reshape(a, [n, k]), tf.reshape(b, [k, m])), [...batch, n, m]);
+    // One broadcast operand with no batch of its own: fold the batch into the rows.
+    if (bb.every((v) => v === 1) && ba.length >= bb.length) {
+      return tf.reshape(tf.matMul(tf.reshape(a, [-1, k]), tf.reshape(b, [k, m])), [...batch, n, m]);
+    }
+    const a3 = tf.reshape(tf.broadcastTo(a, [...batch, n, k]), [count, n, k]);
+    const b3 = tf.reshape(tf.broadcastTo(b, [...batch, k, m]), [count, k, m]);
+    let y: TT;
+    if (tf.getBackend() === 'wasm' && n * k * m >= 300_000) {
+      const bs = tf.unstack(b3);
+      y = tf.stack(tf.unstack(a3).map((ai, i) => tf.matMul(ai, bs[i])));
+    } else y = tf.matMul(a3, b3);
+    return tf.reshape(y, [...batch, n, m]);
+  });
+}
+
 export function makeTfjsOps(kind: string, description: string): TfjsOps {
   const rng = new Rng(0x5eed);
   const host = (shape: readonly number[], f: () => number): Tensor => {
@@ -147,8 +173,9 @@ export function makeTfjsOps(kind: string, description: string): TfjsOps {
       const k = xt.shape[xt.rank - 1];
       if (wt.rank !== 2 || wt.shape[1] !== k) throw new Error(`linear: input ${fmtShape(xt.shape)} does not fit weight ${fmtShape(wt.shape)}`);
       return out(tf.tidy(() => {
-        // Not tf.fused.matMul: its wasm kernel gives wrong sums with transposeB and a bias (tfjs 4.22).
-        let y = tf.matMul(tf.reshape(xt, [-1, k]), wt, false, true);
+        // x·wᵀ with wᵀ materialised: in wasm only the plain 2-D product runs on XNNPACK (transposeB takes a slow
+        // naive loop, and the fused kernel gives wrong sums with transposeB and a bias in tfjs 4.22).
+        let y = tf.matMul(tf.reshape(xt, [-1, k]), tf.transpose(wt));
         if (b) y = tf.add(y, $(b));
         return tf.reshape(y, [...xt.shape.slice(0, -1), wt.shape[0]]);
       }));
@@ -158,15 +185,7 @@ export function makeTfjsOps(kind: string, description: string): TfjsOps {
       if (at.rank < 2 || bt.rank < 2 || at.shape[at.rank - 1] !== bt.shape[bt.rank - 2]) {
         throw new Error(`matmul: shapes ${fmtShape(at.shape)} and ${fmtShape(bt.shape)} do not fit`);
       }
-      // Broadcast the batch dims explicitly (TF.js kernels do not broadcast all cases).
-      const ba = at.shape.slice(0, -2), bb = bt.shape.slice(0, -2);
-      const batch = tf.broadcast_util.assertAndGetBroadcastShape(ba, bb);
-      if (ba.length === bb.length && ba.every((v, i) => v === bb[i])) return out(tf.matMul(at, bt));
-      return out(tf.tidy(() => {
-        const a3 = tf.broadcastTo(at, [...batch, ...at.shape.slice(-2)]);
-        const b3 = tf.broadcastTo(bt, [...batch, ...bt.shape.slice(-2)]);
-        return tf.matMul(a3, b3);
-      }));
+      return out(matmul(at, bt));
     },
 
     // ---- element-wise ----
