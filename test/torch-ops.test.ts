@@ -1,5 +1,7 @@
 // libtorch backend: every op against naive JS references, gradients against finite differences,
 // plus memory (dispose/tidy), autograd controls, Adam/AdamW, random state and threads.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { createTorchOps } from '../src/backends/torch/index.js';
 import type { Tensor } from '../src/engine/ops.js';
@@ -408,6 +410,25 @@ describe('memory', () => {
     expect(Array.from(o.readSync(outside))).toEqual([1, 1]);
     o.dispose(outside);
   });
+});
+
+test('memory: tensors never disposed are freed by garbage collection (safety net)', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const collect = async (): Promise<void> => {
+    for (let k = 0; k < 3; k++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await collect(); // earlier tests' unreachable tensors go first
+  const n0 = o.numTensors();
+  (() => {
+    for (let i = 0; i < 100; i++) o.zeros([1000]);
+  })();
+  expect(o.numTensors()).toBe(n0 + 100);
+  await collect();
+  expect(o.numTensors()).toBe(n0);
 });
 
 describe('autograd controls', () => {

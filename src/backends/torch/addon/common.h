@@ -12,15 +12,35 @@ namespace lsr {
 // the box itself goes with the External when the JS object is garbage-collected.
 struct TBox {
   at::Tensor t;
+  int64_t reported = 0;  // bytes reported to V8 as external memory
 };
 
 extern int64_t g_live;  // live (not disposed, not collected) tensors
 
+// Large tensors are reported to V8 so that garbage collection (the safety net for tensors that
+// were never disposed) sees their weight.
+constexpr int64_t kReportBytes = 1 << 20;
+
+inline void release(Napi::Env env, TBox* b) {
+  if (!b->t.defined()) return;
+  b->t.reset();
+  --g_live;
+  if (b->reported) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -b->reported);
+    b->reported = 0;
+  }
+}
+
 inline Napi::Value wrap(Napi::Env env, at::Tensor t) {
   auto* b = new TBox{std::move(t)};
   ++g_live;
-  return Napi::External<TBox>::New(env, b, [](Napi::Env, TBox* b) {
-    if (b->t.defined()) --g_live;
+  int64_t bytes = static_cast<int64_t>(b->t.nbytes());
+  if (bytes >= kReportBytes) {
+    b->reported = bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  }
+  return Napi::External<TBox>::New(env, b, [](Napi::Env env, TBox* b) {
+    release(env, b);
     delete b;
   });
 }

@@ -93,11 +93,7 @@ Napi::Value dtype(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value dispose(const Napi::CallbackInfo& info) {
-  TBox* b = box(info[0]);
-  if (b->t.defined()) {
-    b->t.reset();
-    --g_live;
-  }
+  release(info.Env(), box(info[0]));
   return info.Env().Undefined();
 }
 
