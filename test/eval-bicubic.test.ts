@@ -93,6 +93,9 @@ describe('lightsr eval command', () => {
       [['--data', 'Set5', '--data-root', bench, '--scale', '1'], /unsupported scale 1/],
       [['--data', 'Set5', '--data-root', bench, '--scale', '2.5'], /unsupported scale '2\.5'/],
       [['--data', 'Set5', '--data-root', bench, '--model', 'nosuchnet'], /unknown model 'nosuchnet'/],
+      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '5'], /unsupported scale 5 for imdn/],
+      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--weights', path.join(tmp, 'none.safetensors')], /weights file '.*none\.safetensors' not found/],
+      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '2,4', '--weights', 'a,b,c'], /one --weights file per scale/],
     ];
     for (const [args, re] of cases) await expect(run(args)).rejects.toThrow(re);
   });

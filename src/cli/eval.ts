@@ -15,7 +15,7 @@ export interface EvalOptions {
   /** Dataset folders or names (looked up under dataRoot, $LIGHTSR_DATA, then ../shared/data/bench). */
   data: string[];
   selfEnsemble?: boolean;
-  /** One weights file per scale, or one path with `{scale}` in it. */
+  /** One weights file per scale, or one path with `{scale}` in it; default: the installed weights. */
   weights?: string[];
   dataRoot?: string;
   onProgress?: (p: Progress) => void;
@@ -90,7 +90,6 @@ export async function runEval(opts: EvalOptions): Promise<EvalRow[]> {
     const { getEntry } = await import('../models/index.js');
     const entry = getEntry(opts.model);
     allowed = entry.scales;
-    if (!opts.weights?.length) throw new Error(`--weights is required for ${entry.name} (a safetensors file per scale)`);
   }
   if (opts.scales.length === 0) throw new Error('no scale given');
   for (const s of opts.scales) {
@@ -100,7 +99,11 @@ export async function runEval(opts: EvalOptions): Promise<EvalRow[]> {
   const dirs = opts.data.map((d) => resolveDataset(d, opts.dataRoot));
   for (const d of dirs) await listHR(d); // fail before any work on a bad folder
   const perScale = opts.scales.map((s) => weightsFor(opts.weights, opts.scales, s));
-  for (const w of perScale) if (w && !existsSync(w)) throw new Error(`weights file '${w}' not found`);
+  if (!isBicubic) {
+    // Explicit files must exist; otherwise the installed defaults (weights/<model>_x<s>.safetensors) are used.
+    const { resolveWeights } = await import('../upscale/weights.js');
+    opts.scales.forEach((s, i) => { perScale[i] = resolveWeights(opts.model, s, perScale[i]); });
+  }
 
   const rows: EvalRow[] = [];
   for (const [i, scale] of opts.scales.entries()) {
@@ -150,7 +153,7 @@ export function register(program: Command): void {
     .option('--scale <list>', 'comma-separated scales, e.g. 2,3,4', '4')
     .requiredOption('--data <list>', 'comma-separated dataset folders or names (Set5,Set14,B100) with HR/ [+ LR_bicubic/X<s>/]')
     .option('--data-root <dir>', 'folder holding dataset folders (default $LIGHTSR_DATA, then ../shared/data/bench)')
-    .option('--weights <file>', 'safetensors weights: one per scale (comma-separated) or one path with {scale}')
+    .option('--weights <file>', 'safetensors weights: one per scale (comma-separated) or one path with {scale}; default: installed weights/<model>_x<s>.safetensors')
     .option('--self-ensemble', 'average the 8 flips/transposes (the "+" models)')
     .option('--json', 'print machine-readable JSON instead of a table')
     .action(async (o: { model: string; scale: string; data: string; dataRoot?: string; weights?: string; selfEnsemble?: boolean; json?: boolean }) => {
