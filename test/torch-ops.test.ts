@@ -1,5 +1,6 @@
 // libtorch backend: every op against naive JS references, gradients against finite differences,
 // plus memory (dispose/tidy), autograd controls, Adam/AdamW, random state and threads.
+import { execFileSync } from 'node:child_process';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, test } from 'vitest';
@@ -604,6 +605,25 @@ describe('random state and threads', () => {
       expect(Math.abs(mean)).toBeLessThan(0.03);
       expect(Math.abs(v - 1)).toBeLessThan(0.05);
       expect(() => o.setRngState(new Uint8Array(3))).toThrow(/libtorch/);
+    });
+  });
+
+  test('same random streams as PyTorch (rand, randn, gumbel_softmax) for the same seed', () => {
+    const logits = [0.1, 0.5, -0.3, 0.2, 0.0, 0.9, 1.0, -1, 0.3, 0.3, 0.3, 0.3];
+    const py = execFileSync('/usr/bin/python3', ['-c', [
+      'import json, torch, torch.nn.functional as F',
+      'torch.manual_seed(5)',
+      'a = torch.rand(3, 2) * 4 - 1',
+      'b = torch.randn(5)',
+      `g = F.gumbel_softmax(torch.tensor(${JSON.stringify(logits)}).view(3, 4), tau=0.5, hard=True, dim=1)`,
+      'print(json.dumps([a.flatten().tolist(), b.tolist(), g.flatten().tolist()]))',
+    ].join('\n')], { encoding: 'utf8' });
+    const [a, b, g] = JSON.parse(py) as number[][];
+    o.seed(5);
+    o.tidy(() => {
+      expectClose(o.rand([3, 2], -1, 3), arr([3, 2], a), 1e-6);
+      expectClose(o.randn([5]), arr([5], b), 1e-6);
+      expectClose(o.gumbelSoftmaxHard(o.tensor(logits, [3, 4]), 1, 0.5), arr([3, 4], g), 0);
     });
   });
 
