@@ -17,6 +17,7 @@ interface Opts {
   tile: string;
   tilePad: string;
   selfEnsemble?: boolean;
+  exact?: boolean;
   format?: string;
   quality?: string;
   overwrite?: boolean;
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('-t, --tile <n>', 'tile size in input pixels; 0 = whole image at once', String(DEFAULT_TILE))
     .option('--tile-pad <n>', 'context pixels around each tile', String(DEFAULT_TILE_PAD))
     .option('-x, --self-ensemble', 'average the 8 flips/transposes (×8 slower, slightly better)')
+    .option('--exact', 'tiles reproduce the whole-image result also for networks with global statistics (IMDN; ~4× slower)')
     .option('-f, --format <fmt>', 'output format: png | jpg | webp (default: from the output name, or the input format)')
     .option('--quality <q>', 'JPEG/WebP quality 1–100 (default 95)')
     .option('--overwrite', 'replace existing outputs (inputs are never replaced)')
@@ -103,7 +105,7 @@ export async function runUpscale(input: string, opts: Opts): Promise<number> {
           const fmt = formatFor(job.output, format);
           await fsp.mkdir(path.dirname(job.output), { recursive: true });
           result = await up.run(job.input, {
-            tile, tilePad, selfEnsemble: opts.selfEnsemble, signal: ac.signal,
+            tile, tilePad, selfEnsemble: opts.selfEnsemble, exact: opts.exact, signal: ac.signal,
             output: { path: job.output, format: fmt, quality, overwrite: opts.overwrite },
             onProgress: (p) => progress.tile(p.tilesDone, p.tilesTotal, p.eta),
           });

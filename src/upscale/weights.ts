@@ -1,5 +1,5 @@
 // Default weights: lightsr's own trained files, `weights/<model>_x<scale>.safetensors` (+ `.json` card)
-// under the package root.
+// under the package root (or $LIGHTSR_WEIGHTS_DIR).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,12 @@ export function weightsStem(model: string, scale: number): string {
   return `${model.toLowerCase().replace(/-/g, '_')}_x${scale}`;
 }
 
-export function defaultWeightsPath(model: string, scale: number, dir = path.join(packageRoot(), 'weights')): string {
+/** The default weights folder: $LIGHTSR_WEIGHTS_DIR, else `<package root>/weights`. */
+export function defaultWeightsDir(): string {
+  return process.env.LIGHTSR_WEIGHTS_DIR || path.join(packageRoot(), 'weights');
+}
+
+export function defaultWeightsPath(model: string, scale: number, dir = defaultWeightsDir()): string {
   return path.join(dir, `${weightsStem(model, scale)}.safetensors`);
 }
 
