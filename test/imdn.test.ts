@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Ops, Tensor } from '../src/engine/ops.js';
 import { getOps } from '../src/engine/select.js';
 import { readSafetensors, writeSafetensors } from '../src/engine/safetensors.js';
@@ -240,5 +241,49 @@ describe('IMDN on the tfjs backend', () => {
       }
       model.dispose();
     }
+  });
+});
+
+/** Run one lightsr command in-process (commander, as src/cli/main.ts does) and capture stdout. */
+async function cli(file: string, args: string[]): Promise<string> {
+  const mod = (await import(`../src/cli/${file}.ts`)) as { register(p: Command): void };
+  const program = new Command('lightsr').exitOverride();
+  mod.register(program);
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    await program.parseAsync(['node', 'lightsr', ...args]);
+  } finally {
+    spy.mockRestore();
+    err.mockRestore();
+  }
+  return out;
+}
+
+describe('IMDN from the command line', () => {
+  it('lightsr info imdn --scale 4: params, MACs at 1280×720, input size, scales', async () => {
+    const out = await cli('info', ['info', 'imdn', '--scale', '4']);
+    expect(out).toMatch(/scales: ×2, ×3, ×4/);
+    expect(out).toMatch(/params\s+715,176/);
+    expect(out).toMatch(/MACs\s+40\.89 G for 1280×720 output/);
+    expect(out).toMatch(/input\s+320×180 → output 1280×720/);
+    const all = await cli('info', ['info', 'imdn']);
+    expect(all).toMatch(/158\.77 G[\s\S]*640×360[\s\S]*71\.34 G[\s\S]*426×240[\s\S]*40\.89 G/);
+    await expect(cli('info', ['info', 'imdn', '--scale', '5'])).rejects.toThrow(/no ×5 model/);
+  });
+
+  it('lightsr eval --model imdn --scale 4 on Set5 prints 32.21/0.8948 (metrics.json within 0.005 dB)', async () => {
+    const out = await cli('eval', ['eval', '--model', 'imdn', '--scale', '4', '--weights', weights('imdn_x4.safetensors'),
+      '--data', path.join(shared, 'data/bench/Set5'), '--json']);
+    const res = JSON.parse(out) as { results: { datasets: { psnr: number; ssim: number }[] }[] };
+    const { psnr, ssim } = res.results[0].datasets[0];
+    const ref = refMetrics(4).mean;
+    expect(Math.abs(psnr - ref.psnr_y)).toBeLessThan(0.005);
+    expect(Math.abs(ssim - ref.ssim_y)).toBeLessThan(0.0005);
+    expect(`${psnr.toFixed(2)}/${ssim.toFixed(4)}`).toBe('32.21/0.8948');
   });
 });
