@@ -1,9 +1,12 @@
 // IMDN ×4 on Set5: per-image inference time of lightsr (torch backend) vs the official architecture in PyTorch
-// (bench/imdn.py, /usr/bin/python3), same weights, same thread count, in one run. Needs `npm run build`.
+// (bench/imdn.py on /usr/bin/python3), same weights, same thread count, in one run. Needs `npm run build`.
+// Runs alternate (ours, PyTorch, ours, PyTorch, …) so that load from other processes hits both alike;
+// each side is warmed up once per image; the median of `repeat` runs is reported.
 //   node bench/imdn.bench.js [--threads 2] [--repeat 3] [--scale 4]
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { getOps } from '../dist/engine/select.js';
 import '../dist/models/index.js';
@@ -24,44 +27,62 @@ const weights = path.join(shared, `reference/weights/imdn_x${scale}.safetensors`
 const lrDir = path.join(shared, `data/bench/Set5/LR_bicubic/X${scale}`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-// --- lightsr, torch backend ---
+// PyTorch side: a persistent process answering one timed forward per image path.
+const py = spawn('/usr/bin/python3', [path.join(here, 'imdn.py'), weights, '-', String(scale), '--serve', '--threads', String(threads)], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const lines = readline.createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+const nextJson = async () => {
+  const { value, done } = await lines.next();
+  if (done) throw new Error('bench/imdn.py stopped (see its error above)');
+  return JSON.parse(value);
+};
+const pyInfo = await nextJson();
+const pyRun = async (file) => {
+  py.stdin.write(`${file}\n`);
+  return nextJson();
+};
+
 const ops = await getOps('torch');
 ops.setThreads(threads);
 const model = await loadModel(ops, 'imdn', scale, weights);
-const ours = new Map();
+const ourRun = async (lr) => {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const out = await predict(ops, model, lr);
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  let sum = 0;
+  for (const v of out.data) sum += v;
+  return { ms, cpu: (c.user + c.system) / 1000, mean: sum / out.data.length };
+};
+
+console.log(`IMDN ×${scale}, Set5 (${lrDir}), ${threads} threads, median of ${repeat} alternating runs after a warm-up`);
+console.log(`lightsr: ${ops.describe()}; PyTorch ${pyInfo.torch} (${pyInfo.threads} threads)`);
+console.log(['image', 'LR size', 'lightsr ms', 'PyTorch ms', 'ratio', 'lightsr CPU ms', 'PyTorch CPU ms', 'CPU ratio'].join('\t'));
+const sum = { ours: 0, ref: 0, oursCpu: 0, refCpu: 0 };
 for (const f of readdirSync(lrDir).filter((n) => /\.(png|bmp)$/i.test(n)).sort()) {
-  const lr = await readImageRGB(path.join(lrDir, f));
-  const first = await predict(ops, model, lr); // warm-up, and the value cross-checked with PyTorch
-  let mean = 0;
-  for (const v of first.data) mean += v;
-  const times = [];
+  const file = path.join(lrDir, f);
+  const lr = await readImageRGB(file);
+  const [a, b] = [await ourRun(lr), await pyRun(file)]; // warm-up; outputs cross-checked
+  if (Math.abs(a.mean - b.mean) > 1e-4) throw new Error(`${f}: outputs differ (mean ${a.mean} vs PyTorch ${b.mean})`);
+  const ours = [];
+  const ref = [];
   for (let r = 0; r < repeat; r++) {
-    const t0 = performance.now();
-    await predict(ops, model, lr);
-    times.push(performance.now() - t0);
+    ours.push(await ourRun(lr));
+    ref.push(await pyRun(file));
   }
-  ours.set(path.parse(f).name, { ms: median(times), mean: mean / first.data.length, size: `${lr.width}×${lr.height}` });
+  const o = median(ours.map((x) => x.ms));
+  const p = median(ref.map((x) => x.ms));
+  const oc = median(ours.map((x) => x.cpu));
+  const pc = median(ref.map((x) => x.cpu));
+  sum.ours += o;
+  sum.ref += p;
+  sum.oursCpu += oc;
+  sum.refCpu += pc;
+  console.log([path.parse(f).name, `${lr.width}×${lr.height}`, o.toFixed(1), p.toFixed(1), (o / p).toFixed(3), oc.toFixed(0), pc.toFixed(0), (oc / pc).toFixed(3)].join('\t'));
 }
+py.stdin.end();
 model.dispose();
-
-// --- PyTorch baseline ---
-const py = spawnSync('/usr/bin/python3', [path.join(here, 'imdn.py'), weights, lrDir, String(scale), '--threads', String(threads), '--repeat', String(repeat)], { encoding: 'utf8' });
-if (py.status !== 0) throw new Error(`bench/imdn.py failed: ${py.stderr || py.error}`);
-const ref = JSON.parse(py.stdout.trim().split('\n').pop());
-
-// --- report ---
-console.log(`IMDN ×${scale}, Set5 (${lrDir}), ${threads} threads, median of ${repeat} runs after a warm-up`);
-console.log(`lightsr: ${ops.describe()}; PyTorch ${ref.torch} (${ref.threads} threads)`);
-console.log(['image', 'LR size', 'lightsr ms', 'PyTorch ms', 'ratio'].join('\t'));
-let sumOurs = 0;
-let sumRef = 0;
-for (const r of ref.images) {
-  const o = ours.get(r.name);
-  if (!o) throw new Error(`no lightsr timing for ${r.name}`);
-  if (Math.abs(o.mean - r.mean) > 1e-4) throw new Error(`${r.name}: outputs differ (mean ${o.mean} vs PyTorch ${r.mean})`);
-  sumOurs += o.ms;
-  sumRef += r.ms;
-  console.log([r.name, o.size, o.ms.toFixed(1), r.ms.toFixed(1), (o.ms / r.ms).toFixed(3)].join('\t'));
-}
-console.log(['total', '', sumOurs.toFixed(1), sumRef.toFixed(1), (sumOurs / sumRef).toFixed(3)].join('\t'));
-console.log(`ratio lightsr / PyTorch = ${(sumOurs / sumRef).toFixed(3)} (lightsr time includes host↔tensor copies)`);
+console.log(['total', '', sum.ours.toFixed(1), sum.ref.toFixed(1), (sum.ours / sum.ref).toFixed(3), sum.oursCpu.toFixed(0), sum.refCpu.toFixed(0), (sum.oursCpu / sum.refCpu).toFixed(3)].join('\t'));
+console.log(`ratio lightsr / PyTorch = ${(sum.ours / sum.ref).toFixed(3)} wall, ${(sum.oursCpu / sum.refCpu).toFixed(3)} CPU time (lightsr includes the host↔tensor copies; CPU time is steadier on a busy machine)`);

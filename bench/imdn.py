@@ -2,13 +2,16 @@
 """PyTorch baseline for bench/imdn.bench.js: IMDN (spec §1) written from the spec, weights read from safetensors
 with json + struct (no `safetensors` package needed), per-image inference time on a folder of LR images.
 
-Prints one JSON object: {"torch": version, "threads": n, "images": [{"name", "ms", "mean"}]}.
+Batch mode prints one JSON object: {"torch": version, "threads": n, "images": [{"name", "ms", "mean"}]}.
 usage: /usr/bin/python3 bench/imdn.py WEIGHTS LR_DIR SCALE [--threads 2] [--repeat 3]
+       /usr/bin/python3 bench/imdn.py WEIGHTS - SCALE --serve   (one image path per stdin line → one JSON line
+       {"ms", "cpu", "mean"} timing a single forward, so a caller can interleave its own runs with ours)
 """
 import argparse
 import json
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -87,6 +90,31 @@ class IMDN(nn.Module):
         return self.upsampler(self.LR_conv(self.c(torch.cat(outs, 1))) + fea)
 
 
+def load(path):
+    arr = np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.transpose(2, 0, 1).copy()).unsqueeze(0)
+
+
+def timed(model, x):
+    """(wall ms, process CPU ms, output mean) of one forward."""
+    with torch.no_grad():
+        t0, c0 = time.perf_counter(), time.process_time()
+        y = model(x)
+        return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, float(y.mean())
+
+
+def serve(model):
+    cache = {}
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        path = line.strip()
+        if not path:
+            continue
+        x = cache.setdefault(path, load(path))
+        ms, cpu, mean = timed(model, x)
+        print(json.dumps({'ms': ms, 'cpu': cpu, 'mean': mean}), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('weights')
@@ -94,25 +122,22 @@ def main():
     ap.add_argument('scale', type=int)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--serve', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     model = IMDN(a.scale)
     model.load_state_dict(read_safetensors(a.weights), strict=True)
     model.eval()
+    if a.serve:
+        return serve(model)
     images = []
     for f in sorted(os.listdir(a.lr_dir)):
         if not f.lower().endswith(('.png', '.bmp')):
             continue
-        arr = np.asarray(Image.open(os.path.join(a.lr_dir, f)).convert('RGB'), dtype=np.float32) / 255.0
-        x = torch.from_numpy(arr.transpose(2, 0, 1).copy()).unsqueeze(0)
-        with torch.no_grad():
-            y = model(x)  # warm-up (and the value checked by the JS side)
-            times = []
-            for _ in range(a.repeat):
-                t0 = time.perf_counter()
-                model(x)
-                times.append((time.perf_counter() - t0) * 1000)
-        images.append({'name': os.path.splitext(f)[0], 'ms': sorted(times)[len(times) // 2], 'mean': float(y.mean())})
+        x = load(os.path.join(a.lr_dir, f))
+        _, _, mean = timed(model, x)  # warm-up
+        times = [timed(model, x)[0] for _ in range(a.repeat)]
+        images.append({'name': os.path.splitext(f)[0], 'ms': sorted(times)[len(times) // 2], 'mean': mean})
     print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'images': images}))
 
 
