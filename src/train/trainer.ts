@@ -326,6 +326,8 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
   const stopAt = Math.min(total, cfg.maxIters ?? total);
   try {
     while (iteration < stopAt) {
+      // One full event-loop turn per iteration, so signals (SIGINT/SIGTERM) are seen between steps.
+      await new Promise((r) => setImmediate(r));
       if (stopSignal) {
         status = 'stopped';
         break;
