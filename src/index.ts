@@ -1,4 +1,12 @@
 // Public library API.
 export * from './engine/index.js';
 export * from './models/index.js';
+export { loadModel, describeWeights, type WeightsCard } from './models/load.js';
+export { predict, predictTensor, type PredictOptions } from './models/infer.js';
+export { measureComplexity, type Complexity } from './eval/complexity.js';
+export { scoreY, psnr, ssim, type Score } from './eval/metrics.js';
+export { evaluateDataset, bicubicUpscaler, withSelfEnsemble, type Upscaler, type DatasetScore } from './eval/benchmark.js';
+export { readImage, decodeImage, writeImage, toPlanarRGB, fromPlanar, readImageRGB } from './image/io.js';
+export { imresize, imresizePlanar, modCrop } from './image/bicubic.js';
+export type { RawImage, PlanarImage } from './image/types.js';
 export * from './upscale.js';
