@@ -319,7 +319,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
   // ---- loop ----
   let status: TrainSummary['status'] = 'finished';
   let lastLoss: number | null = null;
-  const win = { n: 0, loss: 0, data: 0, step: 0, hash: 0 };
+  const win = { n: 0, loss: 0, data: 0, step: 0, cpu: 0, hash: 0 };
   const totals = { n: 0, data: 0, step: 0 };
   let rate = 0; // iterations per second, smoothed
   let validatedAt = lastVal?.iteration ?? -1;
@@ -338,9 +338,11 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
       const lr = lrAt(sched, iteration);
       optimizer.setLr(lr);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const value = step(b);
       ema?.update();
       const stepMs = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
       iteration++;
       lastLoss = value;
 
@@ -348,6 +350,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
       win.loss += value;
       win.data += b.waitMs;
       win.step += stepMs;
+      win.cpu += (cpu.user + cpu.system) / 1000;
       win.hash = b.hash;
       totals.n++;
       totals.data += b.waitMs;
@@ -356,10 +359,10 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
       rate = rate ? 0.9 * rate + 0.1 * itSec : itSec;
       if (win.n >= cfg.logEvery) {
         log.write({
-          type: 'train', iter: iteration, epoch: iteration / ipe, loss: win.loss / win.n, lr, data_ms: win.data / win.n, step_ms: win.step / win.n,
+          type: 'train', iter: iteration, epoch: iteration / ipe, loss: win.loss / win.n, lr, data_ms: win.data / win.n, step_ms: win.step / win.n, cpu_ms: win.cpu / win.n,
           wall_s: Math.round(wall() * 1000) / 1000, ...(win.n === 1 ? { batch_hash: win.hash } : {}),
         });
-        Object.assign(win, { n: 0, loss: 0, data: 0, step: 0 });
+        Object.assign(win, { n: 0, loss: 0, data: 0, step: 0, cpu: 0 });
       }
       progress.update({
         iteration, total, epoch: Math.min(cfg.epochs, Math.floor(iteration / ipe) + 1), epochs: cfg.epochs, loss: value, lr,
