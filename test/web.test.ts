@@ -1,0 +1,209 @@
+// End-to-end: build the web page, serve it on localhost, upscale a Set5 image ×4 in headless Chromium, and compare
+// the downloaded PNG with the library's (CLI's) result for the same weights.
+//
+// Weights: env LIGHTSR_WEB_WEIGHTS, default weights/imdn_x4.safetensors (lightsr's trained file; the test fails
+// if it is missing). The default file is served from the build (copied there by web:build); any other file is
+// served in its place at weights/imdn_x4.safetensors by the preview server, never copied into the build.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import sharp from 'sharp';
+import { build, preview, type Plugin, type PreviewServer } from 'vite';
+import type { RawImage } from '../src/image/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TILE, DEFAULT_TILE_PAD, upscale } from '../src/upscale.js';
+import { weightsMiddleware } from '../web/vite.config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const shared = path.resolve(root, '../shared');
+const BIRD = path.join(shared, 'data/bench/Set5/LR_bicubic/X4/birdx4.png');
+const DEFAULT_WEIGHTS = path.join(root, 'weights/imdn_x4.safetensors');
+const weights = path.resolve(root, process.env.LIGHTSR_WEB_WEIGHTS || DEFAULT_WEIGHTS);
+const servedName = 'imdn_x4.safetensors';
+const CHROMIUM = '/usr/bin/chromium';
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net.createServer().once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+let tmp: string;
+let server: PreviewServer | undefined;
+let context: BrowserContext | undefined;
+let origin: string;
+
+beforeAll(async () => {
+  if (!existsSync(weights)) {
+    throw new Error(
+      `weights file ${weights} does not exist: train IMDN ×4 into weights/imdn_x4.safetensors, or point ` +
+        'LIGHTSR_WEB_WEIGHTS at another IMDN ×4 safetensors file',
+    );
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'lightsr-web-'));
+  const outDir = path.join(tmp, 'dist');
+  const configFile = path.join(root, 'web/vite.config.ts');
+  await build({ configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+
+  const overridden = weights !== DEFAULT_WEIGHTS;
+  const plugins: Plugin[] = [];
+  if (overridden) {
+    // Serve the chosen file (and its card, if any) at the default URL, ahead of the static build.
+    const serve = weightsMiddleware((name) => (name === servedName ? weights : name === `${servedName}.json` ? `${weights}.json` : undefined));
+    plugins.push({ name: 'test-weights', configurePreviewServer: (s) => void s.middlewares.use(serve) });
+  } else {
+    expect(existsSync(path.join(outDir, 'weights', servedName)), 'web:build copies weights/ into the build').toBe(true);
+  }
+  const port = await freePort();
+  server = await preview({
+    configFile, logLevel: 'warn', plugins,
+    build: { outDir },
+    preview: { host: '127.0.0.1', port, strictPort: true, open: false },
+  });
+  origin = `http://127.0.0.1:${port}`;
+
+  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+interface PageRun {
+  kind: string;
+  tried: string[];
+  seconds: number;
+  label: string;
+  /** The downloaded PNG, decoded. */
+  png: { data: Buffer; info: sharp.OutputInfo };
+  /** Every URL the browser requested. */
+  requests: string[];
+}
+
+interface PageOptions {
+  backend: string;
+  tile?: number;
+  tilePad?: number;
+  exact?: boolean;
+}
+
+/** Open the page, upscale birdx4 ×4 with IMDN, download the PNG. */
+async function runPage(opts: PageOptions): Promise<PageRun> {
+  const { backend } = opts;
+  const ctx = context!;
+  const requests: string[] = [];
+  const onRequest = (r: { url(): string }) => requests.push(r.url());
+  ctx.on('request', onRequest);
+  const page = await ctx.newPage();
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  page.on('worker', (w) => w.on('console', (m) => logs.push(`[worker ${m.type()}] ${m.text()}`)));
+  try {
+    await page.goto(`${origin}/`);
+    await page.waitForSelector('body[data-ready]', { timeout: 30_000 }).catch(() => {
+      throw new Error(`the page did not start:\n${logs.join('\n')}`);
+    });
+    // The page's tiling defaults are the CLI's.
+    expect(Number(await page.inputValue('#tile'))).toBe(DEFAULT_TILE);
+    expect(Number(await page.inputValue('#tile-pad'))).toBe(DEFAULT_TILE_PAD);
+    await page.setInputFiles('#file', BIRD);
+    await page.selectOption('#model', 'imdn');
+    await page.selectOption('#scale', '4');
+    await page.selectOption('#backend', backend);
+    if (opts.tile !== undefined || opts.tilePad !== undefined || opts.exact) await page.click('details > summary');
+    if (opts.tile !== undefined) await page.fill('#tile', String(opts.tile));
+    if (opts.tilePad !== undefined) await page.fill('#tile-pad', String(opts.tilePad));
+    if (opts.exact) await page.check('#exact');
+    await page.click('#run');
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 240_000 });
+    if ((await page.getAttribute('body', 'data-state')) === 'error') {
+      throw new Error(`the page failed on backend '${backend}': ${await page.textContent('#error')}\n${logs.join('\n')}`);
+    }
+    const kind = (await page.getAttribute('#backend-info', 'data-kind'))!;
+    const tried = (await page.getAttribute('#backend-info', 'data-tried'))!.split(',');
+    const seconds = Number(await page.getAttribute('#time', 'data-seconds'));
+    const label = `${await page.textContent('#backend-info')}: ${await page.textContent('#time')}, ${await page.textContent('#stage')}`;
+    const bar = await page.$eval('#progress', (p) => [(p as HTMLProgressElement).value, (p as HTMLProgressElement).max]);
+    expect(bar[0]).toBe(bar[1]);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const file = path.join(tmp, `web-${Date.now()}.png`);
+    await dl.saveAs(file);
+    const png = await sharp(readFileSync(file)).raw().toBuffer({ resolveWithObject: true });
+    return { kind, tried, seconds, label, png, requests };
+  } finally {
+    ctx.off('request', onRequest);
+    await page.close();
+  }
+}
+
+/** The library's (`lightsr upscale`'s) result for the same image, weights and tiling options. */
+async function expected(opts: Omit<PageOptions, 'backend'> = {}): Promise<RawImage> {
+  return (await upscale(BIRD, { model: 'imdn', scale: 4, weights, ...opts })).image!;
+}
+
+/** Share of pixels whose channels are all within 1 LSB of the library's, and the largest difference. */
+async function compare(run: PageRun, want: RawImage): Promise<{ share: number; maxDiff: number }> {
+  const got = run.png;
+  expect([got.info.width, got.info.height, got.info.channels]).toEqual([want.width, want.height, want.channels]);
+  expect([want.width, want.height]).toEqual([288, 288]);
+  const c = want.channels;
+  let close = 0, maxDiff = 0;
+  for (let i = 0; i < want.width * want.height; i++) {
+    let d = 0;
+    for (let k = 0; k < c; k++) d = Math.max(d, Math.abs(got.data[i * c + k] - want.data[i * c + k]));
+    if (d <= 1) close++;
+    maxDiff = Math.max(maxDiff, d);
+  }
+  const share = close / (want.width * want.height);
+  console.log(`web (${run.label}; tried ${run.tried.join(' → ')}) vs library: ${(100 * share).toFixed(2)} % of pixels within 1 LSB, max diff ${maxDiff}`);
+  return { share, maxDiff };
+}
+
+describe('web page', () => {
+  it('upscales birdx4 ×4 in Chromium (auto backend) like the CLI, with local files only', async () => {
+    const run = await runPage({ backend: 'auto' });
+    // 'auto' tries WebGPU, then WebGL, then wasm, and stops at the first usable one.
+    const order = ['webgpu', 'webgl', 'wasm'];
+    expect(order).toContain(run.kind);
+    expect(run.tried).toEqual(order.slice(0, order.indexOf(run.kind) + 1));
+    expect((await compare(run, await expected())).share).toBeGreaterThanOrEqual(0.99);
+
+    // Nothing but the local server (and in-page blob/data URLs) was contacted.
+    const foreign = run.requests.filter((u) => !u.startsWith(`${origin}/`) && !/^(blob|data):/.test(u));
+    expect(foreign).toEqual([]);
+    expect(run.requests.some((u) => u === `${origin}/weights/${servedName}`)).toBe(true);
+    if (run.kind === 'wasm') expect(run.requests.some((u) => u.startsWith(`${origin}/`) && u.endsWith('.wasm'))).toBe(true);
+  });
+
+  it('gives the same result on the WebGL backend when chosen explicitly', async () => {
+    const run = await runPage({ backend: 'webgl' });
+    expect(run.kind).toBe('webgl');
+    expect((await compare(run, await expected())).share).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('tiles like the CLI (4 tiles, exact statistics) on wasm', async () => {
+    const opts = { tile: 32, tilePad: 8, exact: true };
+    const run = await runPage({ backend: 'wasm', ...opts });
+    expect(run.kind).toBe('wasm');
+    expect(run.label).toContain('4 tiles');
+    expect((await compare(run, await expected(opts))).share).toBeGreaterThanOrEqual(0.99);
+  });
+});

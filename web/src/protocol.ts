@@ -1,0 +1,47 @@
+// Messages between the page and the inference worker.
+import type { TfjsKind } from '../../src/backends/tfjs/index.js';
+
+/** 'auto' tries WebGPU, then WebGL, then wasm. */
+export type BackendChoice = 'auto' | TfjsKind;
+
+export interface UpscaleRequest {
+  type: 'upscale';
+  id: number;
+  image: Blob;
+  model: string;
+  scale: number;
+  /** Absolute URL of the safetensors file; its card is `<url>.json`. */
+  weightsUrl: string;
+  backend: BackendChoice;
+  tile: number;
+  tilePad: number;
+  selfEnsemble: boolean;
+  exact: boolean;
+}
+
+export type ToWorker = UpscaleRequest | { type: 'cancel'; id: number };
+
+export interface BackendAttempt {
+  kind: TfjsKind;
+  /** Why it could not start (absent for the one that runs). */
+  error?: string;
+}
+
+export type FromWorker =
+  | { type: 'stage'; id: number; text: string }
+  | { type: 'backend'; id: number; kind: TfjsKind; description: string; attempts: BackendAttempt[] }
+  | { type: 'progress'; id: number; done: number; total: number }
+  | {
+      type: 'done';
+      id: number;
+      png: ArrayBuffer;
+      width: number;
+      height: number;
+      outWidth: number;
+      outHeight: number;
+      tiles: number;
+      /** Seconds: weights + network set-up (0 when cached), and the upscale itself (decode to PNG). */
+      loadSeconds: number;
+      runSeconds: number;
+    }
+  | { type: 'error'; id: number; message: string; cancelled?: boolean };
