@@ -13,7 +13,7 @@ import { planTiles, runTiled } from './image/tiling.js';
 import type { PlanarImage, RawImage } from './image/types.js';
 import { loadModel } from './models/load.js';
 import { predict } from './models/infer.js';
-import type { SRModel } from './models/registry.js';
+import { getEntry, type SRModel } from './models/registry.js';
 import { GlobalStats, runTiledExact } from './upscale/exact.js';
 import { resolveWeights } from './upscale/weights.js';
 import './models/index.js';
@@ -120,6 +120,8 @@ export class Upscaler {
     const model = (opts.model ?? DEFAULT_MODEL).toLowerCase();
     const scale = opts.scale ?? DEFAULT_SCALE;
     if (!Number.isInteger(scale) || scale < 1) throw new Error(`scale must be a positive integer, got ${scale}`);
+    const entry = getEntry(model); // unknown names fail here, before looking for weights
+    if (!entry.scales.includes(scale)) throw new Error(`${entry.name} has no ×${scale} model (available scales: ${entry.scales.join(', ')})`);
     const weights = resolveWeights(model, scale, opts.weights, opts.weightsDir);
     const ops = await getOps(opts.backend);
     // The network is built on an Ops wrapper that can swap its global statistics (exact tiling).
@@ -155,7 +157,7 @@ export class Upscaler {
       this.probed = true;
     }
     const sr = opts.exact
-      ? await runTiledExact(this.stats, net, rgb, this.scale, runner, tileOpts)
+      ? await runTiledExact(this.stats, net, rgb, this.scale, runner, { ...tileOpts, selfEnsemble: opts.selfEnsemble })
       : await runTiled(rgb, this.scale, runner, tileOpts);
     const bigAlpha = alpha ? imresizePlanar(alpha, this.scale, { outH: sr.height, outW: sr.width }) : undefined;
     const gray = image.channels <= 2;

@@ -17,6 +17,7 @@ import type { RawImage } from '../src/image/types.js';
 import { loadModel } from '../src/models/load.js';
 import { predict } from '../src/models/infer.js';
 import { upscale, Upscaler } from '../src/upscale.js';
+import { formatSeconds, Progress } from '../src/upscale/progress.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shared = path.resolve(root, '../shared');
@@ -110,6 +111,19 @@ describe('tiling with IMDN (official ×4 weights)', () => {
       // Without --exact each tile uses its own CCA statistics, which moves some pixels by more than 1 LSB.
       const plain = await up.run(img, { tile: 24, tilePad: 28 });
       expect(maxAbsDiff(plain.image!.data, whole.data)).toBeGreaterThan(1);
+    } finally {
+      up.dispose();
+    }
+  });
+
+  it('--exact with the self-ensemble matches the whole-image self-ensemble (per-variant statistics)', async () => {
+    const img = await cropRaw(BABY, 30, 40, 72, 40); // 2 windows of 64×40 with tile 8 + pad 28
+    const up = await Upscaler.create({ weights: W4 });
+    try {
+      const whole = (await up.run(img, { tile: 0, selfEnsemble: true })).image!;
+      const exact = await up.run(img, { tile: 8, tilePad: 28, exact: true, selfEnsemble: true });
+      expect(exact.tiles).toBe(2);
+      expect(maxAbsDiff(exact.image!.data, whole.data)).toBeLessThanOrEqual(1);
     } finally {
       up.dispose();
     }
@@ -221,6 +235,39 @@ describe('formats', () => {
   });
 });
 
+describe('progress', () => {
+  const fake = (isTTY: boolean) => {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, columns: 100, write: (s: string) => (chunks.push(s), true) } };
+  };
+
+  it('draws file and batch bars with tiles and ETA on a TTY', () => {
+    const { chunks, stream } = fake(true);
+    const p = new Progress(stream, 3);
+    p.startFile('dir/a.png');
+    p.tile(5, 20, 75);
+    p.endFile();
+    p.log('a done');
+    p.finish();
+    const text = chunks.join('');
+    expect(text).toContain('dir/a.png');
+    expect(text).toContain('5/20 tiles  ETA 1:15');
+    expect(text).toMatch(/batch .* 1\/3 files/);
+    expect(text).toContain('a done\n');
+    expect(formatSeconds(3725)).toBe('1:02:05');
+  });
+
+  it('is silent when stderr is not a TTY', () => {
+    const { chunks, stream } = fake(false);
+    const p = new Progress(stream, 3);
+    p.startFile('a.png');
+    p.tile(1, 2, 1);
+    p.log('x');
+    p.finish();
+    expect(chunks).toEqual([]);
+  });
+});
+
 describe('batch and safety', () => {
   it('mirrors a folder tree, reports a corrupt file, continues, exits non-zero, and skips finished files', async () => {
     const src = path.join(tmp, 'batch-in');
@@ -286,6 +333,8 @@ describe('batch and safety', () => {
     const r2 = await cli([BIRD, '-o', path.join(tmp, 'wrong.png'), '--weights', bare, '-s', '3']);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/does not fit imdn ×3.*upsampler/);
+    expect((await cli([BIRD, '-o', path.join(tmp, 'wrong.png'), '--weights', W4, '-s', '5'])).stderr).toContain('imdn has no ×5 model');
+    expect((await cli([BIRD, '-o', path.join(tmp, 'wrong.png'), '-m', 'nosuch'])).stderr).toContain("unknown model 'nosuch'");
     expect(existsSync(path.join(tmp, 'wrong.png'))).toBe(false);
   });
 

@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --output <path>', 'output file, or folder (for a folder input, or an existing folder)')
     .option('-s, --scale <n>', 'upscaling factor (2, 3 or 4)', String(DEFAULT_SCALE))
     .option('-m, --model <name>', 'network (see `lightsr models`)', DEFAULT_MODEL)
-    .option('--weights <file>', 'safetensors weights (default: lightsr\'s trained weights/<model>_x<s>.safetensors)')
+    .option('--weights <file>', 'safetensors weights (default: lightsr\'s trained weights/<model>_x<s>.safetensors, or in $LIGHTSR_WEIGHTS_DIR)')
     .option('-t, --tile <n>', 'tile size in input pixels; 0 = whole image at once', String(DEFAULT_TILE))
     .option('--tile-pad <n>', 'context pixels around each tile', String(DEFAULT_TILE_PAD))
     .option('-x, --self-ensemble', 'average the 8 flips/transposes (×8 slower, slightly better)')

@@ -11,14 +11,17 @@
 //    at least `pad` px inside the window) in float64; the forward stops at the first reduction of the next
 //    group. A group is a run of consecutive reductions of the same tensor (CCA: mean and variance of x).
 //  - final pass: every reduction returns its global value; ordinary tiling with blending.
-// Cost: about 4× plain tiling for IMDN (6 groups). Requires the reduced maps to be at input resolution
+// With the self-ensemble, each of the 8 variants gets the statistics of its own transformed whole image.
+// Cost: about 4× plain tiling for IMDN (6 groups), 8× that with the self-ensemble. Requires the reduced maps to be at input resolution
 // (true for IMDN and RCAN-style attention).
 import type { Ops, Tensor } from '../engine/ops.js';
+import { dihedral } from '../image/dihedral.js';
 import type { PlanarImage } from '../image/types.js';
 import { cropPlanar, planTiles, runTiled, type AxisPlan, type TileOptions, type TileRunner } from '../image/tiling.js';
 import type { SRModel } from '../models/registry.js';
 
 type Kind = 'mean' | 'variance';
+type Stat = { kind: Kind; value: Float32Array };
 
 /** Thrown inside a stats pass to stop the forward early (tidy scopes free their tensors on the way out). */
 class StopForward extends Error {}
@@ -39,7 +42,9 @@ export class GlobalStats {
   private mode: 'off' | 'count' | 'record' | 'inject' = 'off';
   private count = 0;
   /** Global value of each reduction, in call order within one forward: [C] per call (batch 1). */
-  private known: { kind: Kind; value: Float32Array }[] = [];
+  private known: Stat[] = [];
+  /** `known` per self-ensemble variant (one entry without self-ensemble), used by `inject`. */
+  private variants: Stat[][] = [];
   /** Reductions per forward, and groups of them (from the probe). */
   perForward = 0;
   /** Size of each group (consecutive reductions of one tensor). */
@@ -87,12 +92,25 @@ export class GlobalStats {
   /** Forget the statistics of the last image. */
   clear(): void {
     this.known = [];
+    this.variants = [];
   }
 
-  /** Gather the whole-image statistics of `img`, tile by tile, with the plain forward (no self-ensemble). */
-  async gather(img: PlanarImage, model: SRModel, opts: TileOptions, onTile?: () => void): Promise<void> {
-    this.known = [];
+  /**
+   * Gather the whole-image statistics of `img` (of each of its 8 dihedral variants for the self-ensemble,
+   * whose forwards each see their own whole-image statistics).
+   */
+  async gather(img: PlanarImage, model: SRModel, opts: TileOptions, selfEnsemble: boolean, onTile?: () => void): Promise<void> {
+    this.clear();
     if (this.perForward === 0) return;
+    for (let v = 0; v < (selfEnsemble ? 8 : 1); v++) {
+      await this.gatherOne(dihedral(img, v), model, opts, onTile);
+      this.variants.push(this.known);
+      this.known = [];
+    }
+  }
+
+  /** Whole-image statistics of one image into `known`, tile by tile, with the plain forward. */
+  private async gatherOne(img: PlanarImage, model: SRModel, opts: TileOptions, onTile?: () => void): Promise<void> {
     const grid = planTiles(img.height, img.width, opts.tile, opts.pad);
     const ys = cores(grid.ys, img.height);
     const xs = cores(grid.xs, img.width);
@@ -142,7 +160,7 @@ export class GlobalStats {
   /** Runner for the final pass: the given runner with every spatial reduction replaced by its global value. */
   inject(run: TileRunner): TileRunner {
     return async (t) => {
-      if (this.known.length === 0) return run(t);
+      if (this.variants.length === 0) return run(t);
       this.mode = 'inject';
       this.count = 0;
       try {
@@ -168,7 +186,9 @@ export class GlobalStats {
     if (N !== 1) throw new Error('exact tiling works on one image at a time');
     const shape = keepDim ? [1, C, 1, 1] : [1, C];
     if (this.mode === 'inject' || i < this.known.length) {
-      const k = this.known[i % this.perForward];
+      // In the final pass, forward f of a tile (self-ensemble variant f) uses that variant's statistics.
+      const list = this.mode === 'inject' ? this.variants[Math.floor(i / this.perForward) % this.variants.length] : this.known;
+      const k = list[i % this.perForward];
       if (!k || k.kind !== kind || k.value.length !== C) throw new Error('exact tiling: the network reduced different maps than during the statistics passes');
       return o.tensor(k.value, shape);
     }
@@ -230,14 +250,17 @@ export function cores(plan: AxisPlan, size: number): [number, number][] {
 }
 
 /** Tiled SR whose result matches the whole-image result also for networks with global statistics. */
-export async function runTiledExact(stats: GlobalStats, model: SRModel, img: PlanarImage, scale: number, run: TileRunner, opts: TileOptions): Promise<PlanarImage> {
+export async function runTiledExact(
+  stats: GlobalStats, model: SRModel, img: PlanarImage, scale: number, run: TileRunner, opts: TileOptions & { selfEnsemble?: boolean },
+): Promise<PlanarImage> {
   const count = planTiles(img.height, img.width, opts.tile, opts.pad).count;
   if (count === 1 || stats.perForward === 0) return runTiled(img, scale, run, opts);
-  // Progress counts the statistics passes as tiles too.
-  const total = count * (stats.groups + 1);
+  // Progress counts each tile of each statistics pass as a step, and each final tile as one more.
+  const variants = opts.selfEnsemble ? 8 : 1;
+  const total = count * (stats.groups * variants + 1);
   let done = 0;
   try {
-    await stats.gather(img, model, opts, () => opts.onTile?.(++done, total));
+    await stats.gather(img, model, opts, variants === 8, () => opts.onTile?.(++done, total));
     return await runTiled(img, scale, stats.inject(run), { ...opts, onTile: () => opts.onTile?.(++done, total) });
   } finally {
     stats.clear();

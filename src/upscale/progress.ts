@@ -77,7 +77,7 @@ export class Progress {
     const now = performance.now();
     if (!force && now - this.last < 100) return;
     this.last = now;
-    const width = Math.max(40, (this.out.columns ?? 80) - 1);
+    const width = Math.max(20, (this.out.columns || 80) - 1); // stay within one terminal line
     const rows: string[] = [];
     const [d, n] = this.tiles;
     const fileTail = ` ${d}/${n || '?'} tiles  ETA ${formatSeconds(this.fileEta)}`;
@@ -97,6 +97,7 @@ export class Progress {
 /** "label  right", with the label shortened from the left to fit `width`. */
 function fit(label: string, right: string, width: number): string {
   const room = width - right.length - 2;
+  if (room < 4) return right.slice(0, width);
   const l = label.length > room ? '…' + label.slice(label.length - room + 1) : label;
-  return `${l.padEnd(Math.max(0, room))}  ${right}`;
+  return `${l.padEnd(room)}  ${right}`;
 }
