@@ -73,7 +73,7 @@ export function register(program: Command): void {
         if (bad.length) {
           throw new Error(`cannot change ${bad.map((k) => flagOf(k)).join(', ')} when resuming (only ${RESUMABLE_OVERRIDES.map(flagOf).join(', ')} may change)`);
         }
-        cfg = resolveConfig({ ...saved, ...partial, out: saved.out } as PartialConfig);
+        cfg = resolveConfig({ ...saved, maxIters: null, ...partial, out: saved.out } as PartialConfig); // --max_iters applies to one session
       } else {
         if (!o.model) throw new Error('--model is required (see `lightsr models`)');
         if (!o.train_dir) throw new Error('--train_dir is required (a folder of HR images)');
