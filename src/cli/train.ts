@@ -80,9 +80,6 @@ export function register(program: Command): void {
         cfg = resolveConfig(partial as PartialConfig);
       }
 
-      // libgomp's default spin-waiting makes libtorch 2-3× slower when the cores are shared (measured: IMDN ×2,
-      // batch 16, 2 threads: 15.9 → 4.7 s/it on a loaded 2-core machine). Must be set before the addon loads.
-      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
       const ops = await getOps();
       if (!isTrainOps(ops)) {
         throw new Error(`training needs the torch backend (libtorch addon)${fallbackReason ? `: ${fallbackReason}` : ''}`);
