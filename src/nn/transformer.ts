@@ -21,10 +21,11 @@ export class Attention extends Module {
 
   forward(x: Tensor, y: Tensor = x): Tensor {
     const o = this.ops;
-    const q = this.to_q.forward(x);
+    // the scale is applied to q (n·P²·qk values) rather than to the n·P⁴ scores
+    const q = o.mul(this.to_q.forward(x), this.scale);
     const k = this.to_k.forward(y);
     const v = this.to_v.forward(y);
-    const attn = o.softmax(o.mul(o.matmul(q, o.transpose(k, -1, -2)), this.scale), -1);
+    const attn = o.softmax(o.matmul(q, o.transpose(k, -1, -2)), -1);
     return o.matmul(attn, v);
   }
 }
