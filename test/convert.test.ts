@@ -1,0 +1,244 @@
+// `lightsr convert`: PyTorch checkpoints (legacy and zip) → safetensors, read by our own pickle VM.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { convertPth, register } from '../src/cli/convert.js';
+import type { StateDict } from '../src/engine/host.js';
+import { readSafetensorsSync } from '../src/engine/safetensors.js';
+import { getOps } from '../src/engine/select.js';
+import { findStateDict, parsePth, toStateDict } from '../src/io/pth.js';
+import { crc32 } from '../src/io/zip.js';
+import '../src/models/index.js';
+import { loadModel } from '../src/models/load.js';
+
+const shared = path.resolve(import.meta.dirname, '../../shared');
+const pth = (f: string) => path.join(shared, 'reference/pth', f);
+const ref = (f: string) => path.join(shared, 'reference/weights', f);
+
+const bytesOf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function expectSameTensors(got: StateDict, want: StateDict): void {
+  expect([...got.keys()]).toEqual([...want.keys()]);
+  for (const [k, w] of want) {
+    const g = got.get(k)!;
+    expect(g.shape, k).toEqual(w.shape);
+    expect(bytesOf(g.data).equals(bytesOf(w.data)), `${k} values`).toBe(true);
+  }
+}
+
+// ---- a tiny pickle writer, to craft checkpoints byte by byte ----
+
+const enc = new TextEncoder();
+const u32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
+const P = {
+  proto: [0x80, 2],
+  stop: [0x2e],
+  mark: [0x28],
+  tuple: [0x74],
+  emptyTuple: [0x29],
+  reduce: [0x52],
+  none: [0x4e],
+  newfalse: [0x89],
+  emptyDict: [0x7d],
+  setitems: [0x75],
+  str: (s: string) => [0x58, ...u32(enc.encode(s).length), ...enc.encode(s)],
+  int: (n: number) => (n < 256 ? [0x4b, n] : [0x4d, n & 0xff, n >> 8]),
+  global: (m: string, n: string) => [0x63, ...enc.encode(`${m}\n${n}\n`)],
+  ints: (xs: number[]) => [0x28, ...xs.flatMap(P.int), 0x74],
+};
+
+interface FakeTensor {
+  name: string;
+  storage: string; // e.g. 'HalfStorage'
+  key: string;
+  numel: number;
+  offset: number;
+  size: number[];
+  stride: number[];
+  parameter?: boolean;
+}
+
+/** _rebuild_tensor_v2(pid, offset, size, stride, False, OrderedDict()), optionally wrapped as a Parameter. */
+function tensorOps(t: FakeTensor, legacy: boolean): number[] {
+  const pid = [...P.mark, ...P.str('storage'), ...P.global('torch', t.storage), ...P.str(t.key), ...P.str('cpu'), ...P.int(t.numel), ...(legacy ? P.none : []), ...P.tuple, 0x51];
+  const hooks = [...P.global('collections', 'OrderedDict'), ...P.emptyTuple, ...P.reduce];
+  const rebuild = [...P.global('torch._utils', '_rebuild_tensor_v2'), ...P.mark, ...pid, ...P.int(t.offset), ...P.ints(t.size), ...P.ints(t.stride), ...P.newfalse, ...hooks, ...P.tuple, ...P.reduce];
+  if (!t.parameter) return rebuild;
+  return [...P.global('torch._utils', '_rebuild_parameter'), ...P.mark, ...rebuild, ...P.newfalse, ...hooks, ...P.tuple, ...P.reduce];
+}
+
+/** {'epoch': 7, 'params': OrderedDict(tensors)} */
+function checkpointPickle(tensors: FakeTensor[], legacy: boolean): Uint8Array {
+  const sd = [...P.global('collections', 'OrderedDict'), ...P.emptyTuple, ...P.reduce, ...P.mark, ...tensors.flatMap((t) => [...P.str(t.name), ...tensorOps(t, legacy)]), ...P.setitems];
+  return new Uint8Array([...P.proto, ...P.emptyDict, ...P.mark, ...P.str('epoch'), ...P.int(7), ...P.str('params'), ...sd, ...P.setitems, ...P.stop]);
+}
+
+function legacyFile(main: Uint8Array, storages: { key: string; numel: number; bytes: Uint8Array }[]): Uint8Array {
+  const magic = [0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
+  const version = [0x80, 2, 0x4d, 0xe9, 0x03, 0x2e];
+  const sysInfo = [...P.proto, ...P.emptyDict, ...P.mark, ...P.str('protocol_version'), ...P.int(1001), ...P.str('little_endian'), 0x88, ...P.setitems, ...P.stop];
+  const keys = [...P.proto, 0x5d, ...P.mark, ...storages.flatMap((s) => P.str(s.key)), 0x65, ...P.stop];
+  const data = storages.flatMap((s) => [...u32(s.numel), 0, 0, 0, 0, ...s.bytes]);
+  return new Uint8Array([...magic, ...version, ...sysInfo, ...main, ...keys, ...data]);
+}
+
+/** A zip with stored entries, as torch writes (without its zip64 records and alignment padding). */
+function zipFile(files: [string, Uint8Array][]): Uint8Array {
+  const local: number[] = [];
+  const central: number[] = [];
+  const u16 = (n: number) => [n & 0xff, n >> 8];
+  for (const [name, data] of files) {
+    const n = enc.encode(name);
+    const common = [...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(crc32(data)), ...u32(data.length), ...u32(data.length), ...u16(n.length), ...u16(0)];
+    central.push(...u32(0x02014b50), ...u16(20), ...u16(20), ...common, ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(local.length), ...n);
+    local.push(...u32(0x04034b50), ...u16(20), ...common, ...n, ...data);
+  }
+  const eocd = [...u32(0x06054b50), 0, 0, 0, 0, ...u16(files.length), ...u16(files.length), ...u32(central.length), ...u32(local.length), 0, 0];
+  return new Uint8Array([...local, ...central, ...eocd]);
+}
+
+// Storages of the crafted checkpoint: float16 0, 0.5, …, 3 (7 values), float64 1/3, 2/3, int64 5.
+const half = new Uint8Array(new Uint16Array([0x0000, 0x3800, 0x3c00, 0x3e00, 0x4000, 0x4100, 0x4200]).buffer);
+const f64 = new Uint8Array(new Float64Array([1 / 3, 2 / 3]).buffer);
+const i64 = new Uint8Array(new BigInt64Array([5n]).buffer);
+const STORAGES = [
+  { key: '10', numel: 7, bytes: half },
+  { key: '11', numel: 2, bytes: f64 },
+  { key: '12', numel: 1, bytes: i64 },
+];
+const TENSORS: FakeTensor[] = [
+  // A transposed view at offset 1: w[i][j] = storage[1 + i + 2j].
+  { name: 'module.w', storage: 'HalfStorage', key: '10', numel: 7, offset: 1, size: [2, 3], stride: [1, 2], parameter: true },
+  { name: 'module.b', storage: 'DoubleStorage', key: '11', numel: 2, offset: 0, size: [2], stride: [1] },
+  { name: 'module.bn.num_batches_tracked', storage: 'LongStorage', key: '12', numel: 1, offset: 0, size: [], stride: [] },
+];
+
+function maliciousPickle(marker: string): Uint8Array {
+  return new Uint8Array([...P.proto, ...P.global('os', 'system'), ...P.str(`touch ${marker}`), 0x85, ...P.reduce, ...P.stop]);
+}
+
+// ---- tests ----
+
+describe('lightsr convert', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'lightsr-convert-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('IMDN_x4.pth (legacy format) gives exactly the reference tensors', () => {
+    const file = parsePth(readFileSync(pth('IMDN_x4.pth')));
+    expect(file.format).toBe('legacy');
+    const { tensors, stripped } = toStateDict(findStateDict(file.root).dict);
+    expect(stripped).toBe(true);
+    expectSameTensors(tensors, readSafetensorsSync(ref('imdn_x4.safetensors')).tensors);
+  });
+
+  it('HPINet-S-x4.pth (zip format) gives exactly the reference tensors', () => {
+    const file = parsePth(readFileSync(pth('HPINet-S-x4.pth')));
+    expect(file.format).toBe('zip');
+    expectSameTensors(toStateDict(findStateDict(file.root).dict).tensors, readSafetensorsSync(ref('hpinet_s_x4.safetensors')).tensors);
+  });
+
+  it('the CLI writes verified weights that run exactly like the reference ones', async () => {
+    const out = path.join(tmp, 'imdn_x4.safetensors');
+    let stdout = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+    try {
+      const program = new Command('lightsr').exitOverride();
+      register(program);
+      await program.parseAsync(['node', 'lightsr', 'convert', pth('IMDN_x4.pth'), '-o', out, '--model', 'imdn', '--scale', '4']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stdout).toMatch(/legacy torch\.save format/);
+    expect(stdout).toMatch(/92 tensors, 715,176 values, 'module\.' prefix removed/);
+    expect(stdout).toMatch(/fits imdn ×4 exactly/);
+    const written = readSafetensorsSync(out);
+    expect(written.metadata).toMatchObject({ architecture: 'imdn', scale: '4', source: 'IMDN_x4.pth' });
+    expectSameTensors(written.tensors, readSafetensorsSync(ref('imdn_x4.safetensors')).tensors);
+
+    const ops = await getOps();
+    await expect(loadModel(ops, 'imdn', 2, out)).rejects.toThrow(/×4 weights.*×2 was requested/);
+    const mine = await loadModel(ops, 'imdn', 4, out);
+    const theirs = await loadModel(ops, 'imdn', 4, ref('imdn_x4.safetensors'));
+    const input = Float32Array.from({ length: 3 * 6 * 7 }, (_, i) => ((i * 37) % 101) / 100);
+    const run = (m: typeof mine) => {
+      const x = ops.tensor(input, [1, 3, 6, 7]);
+      const y = m.forward(x);
+      const out = { shape: [...y.shape], data: Float32Array.from(ops.readSync(y)) };
+      ops.dispose([x, y]);
+      return out;
+    };
+    const a = run(mine);
+    const b = run(theirs);
+    expect(a.shape).toEqual([1, 3, 24, 28]);
+    expect(bytesOf(a.data).equals(bytesOf(b.data))).toBe(true);
+    mine.dispose();
+    theirs.dispose();
+  });
+
+  it('refuses weights that do not fit the named model, and writes nothing', () => {
+    const out = path.join(tmp, 'wrong.safetensors');
+    expect(() => convertPth(pth('IMDN_x4.pth'), out, { model: 'imdn', scale: 2 })).toThrow(/IMDN_x4\.pth does not fit imdn ×2: .*upsampler/);
+    expect(() => convertPth(pth('HPINet-S-x4.pth'), out, { model: 'hpinet-m', scale: 4 })).toThrow(/does not fit hpinet-m ×4/);
+    expect(existsSync(out)).toBe(false);
+    expect(() => convertPth(pth('IMDN_x4.pth'), pth('IMDN_x4.pth'))).toThrow(/refusing to overwrite the input/);
+  });
+
+  for (const format of ['legacy', 'zip'] as const) {
+    const craft = (main: Uint8Array) =>
+      format === 'legacy'
+        ? legacyFile(main, STORAGES)
+        : zipFile([['ckpt/data.pkl', main], ['ckpt/byteorder', enc.encode('little')], ['ckpt/version', enc.encode('3\n')], ...STORAGES.map((s): [string, Uint8Array] => [`ckpt/data/${s.key}`, s.bytes])]);
+
+    it(`${format}: views, float16/float64, Parameters, a nested 'params' dict and --key`, () => {
+      const file = path.join(tmp, `crafted-${format}.pth`);
+      writeFileSync(file, craft(checkpointPickle(TENSORS, format === 'legacy')));
+      const out = path.join(tmp, `crafted-${format}.safetensors`);
+      const r = convertPth(file, out);
+      expect(r).toMatchObject({ format, key: 'params', tensors: 2, stripped: true, dropped: ['bn.num_batches_tracked'] });
+      const { tensors, metadata } = readSafetensorsSync(out);
+      expect(metadata.source_key).toBe('params');
+      expect(tensors.get('w')).toEqual({ shape: [2, 3], data: new Float32Array([0.5, 1.5, 2.5, 1, 2, 3]) });
+      expect(tensors.get('b')).toEqual({ shape: [2], data: new Float32Array([1 / 3, 2 / 3]) });
+      expect(convertPth(file, out, { key: 'params' }).tensors).toBe(2);
+      expect(() => convertPth(file, out, { key: 'epoch' })).toThrow(/--key epoch: that value is not a state_dict/);
+      expect(() => convertPth(file, out, { key: 'model' })).toThrow(/has no key 'model' \(keys: 'epoch', 'params'\)/);
+    });
+
+    it(`${format}: a pickle calling os.system is refused without running it`, () => {
+      const marker = path.join(tmp, `pwned-${format}`);
+      const file = path.join(tmp, `evil-${format}.pth`);
+      const out = path.join(tmp, `evil-${format}.safetensors`);
+      writeFileSync(file, craft(maliciousPickle(marker)));
+      expect(() => convertPth(file, out)).toThrow(/refusing to load: os\.system is not a tensor\/state_dict type/);
+      expect(existsSync(marker)).toBe(false);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+
+  it('truncated, corrupt and non-checkpoint files get one clear error and no output', () => {
+    const out = path.join(tmp, 'bad.safetensors');
+    const cases: [string, Uint8Array, RegExp][] = [];
+    const legacy = readFileSync(pth('IMDN_x4.pth'));
+    const zip = readFileSync(pth('HPINet-S-x4.pth'));
+    cases.push(['legacy cut in the pickle', legacy.subarray(0, 5000), /pickle is truncated/]);
+    cases.push(['legacy cut in the data', legacy.subarray(0, legacy.length - 100), /file is truncated: storage \d+ needs \d+ bytes/]);
+    cases.push(['zip cut', zip.subarray(0, zip.length - 1000), /zip archive is incomplete.*truncated/]);
+    const flipped = Uint8Array.from(zip);
+    flipped[200_000] ^= 0x10;
+    cases.push(['zip with a flipped bit', flipped, /CRC-32 mismatch/]);
+    cases.push(['a PNG', readFileSync(path.join(shared, 'data/bench/Set5/HR/baby.png')).subarray(0, 4096), /not a PyTorch checkpoint/]);
+    cases.push(['empty', new Uint8Array(0), /not a PyTorch checkpoint.*empty/]);
+    for (const [what, bytes, message] of cases) {
+      const file = path.join(tmp, 'bad.pth');
+      writeFileSync(file, bytes);
+      expect(() => convertPth(file, out), what).toThrow(message);
+      expect(() => convertPth(file, out), what).toThrow(/^.*bad\.pth: /);
+      expect(existsSync(out), what).toBe(false);
+    }
+  });
+});
