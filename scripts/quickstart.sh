@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 in=${1:-../shared/data/bench/Set5/LR_bicubic/X4/birdx4.png}
 out=${2:-bird_x4.png}
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-if ! dpkg -s libtorch-dev >/dev/null 2>&1; then
-  echo "==> installing libtorch-dev (Debian) for the fast torch backend"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libtorch-dev >/dev/null
+if ! dpkg -s libtorch-dev libopenblas0-pthread >/dev/null 2>&1; then
+  echo "==> installing libtorch-dev + OpenBLAS (Debian) for the fast torch backend"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libtorch-dev libopenblas0-pthread >/dev/null
 fi
 echo "==> installing Node dependencies"
 npm ci --no-fund --no-audit --loglevel=error
