@@ -120,8 +120,7 @@ export class Upscaler {
     const model = (opts.model ?? DEFAULT_MODEL).toLowerCase();
     const scale = opts.scale ?? DEFAULT_SCALE;
     if (!Number.isInteger(scale) || scale < 1) throw new Error(`scale must be a positive integer, got ${scale}`);
-    const entry = getEntry(model); // unknown names fail here, before looking for weights
-    if (!entry.scales.includes(scale)) throw new Error(`${entry.name} has no ×${scale} model (available scales: ${entry.scales.join(', ')})`);
+    getEntry(model, scale); // unknown names and scales fail here, before looking for weights
     const weights = resolveWeights(model, scale, opts.weights, opts.weightsDir);
     const ops = await getOps(opts.backend);
     // The network is built on an Ops wrapper that can swap its global statistics (exact tiling).

@@ -238,8 +238,7 @@ export interface Complexity {
 
 /** Params and MACs of a registered network for a target output size (default 1280×720, spec §6.5). */
 export function measureComplexity(name: string, scale: number, target = { width: 1280, height: 720 }): Complexity {
-  const entry = getEntry(name);
-  if (!entry.scales.includes(scale)) throw new Error(`${entry.name} has no ×${scale} model (scales: ${entry.scales.join(', ')})`);
+  const entry = getEntry(name, scale);
   const { ops, count } = createShapeOps();
   const model = entry.create(ops, scale);
   const input = { width: Math.floor(target.width / scale), height: Math.floor(target.height / scale) };

@@ -1,12 +1,15 @@
-// Image file I/O: decode (sharp + our BMP reader) to RawImage, encode PNG/JPEG/WebP atomically,
-// and conversions between RawImage (HWC, 8/16-bit) and PlanarImage (CHW float).
+// Image file I/O: decode (sharp + our BMP reader) to RawImage, encode PNG/JPEG/WebP atomically.
+// The RawImage ↔ PlanarImage conversions live in planar.ts (browser-safe) and are re-exported here.
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeBmp, isBmp } from './bmp.js';
+import { checkRaw, toPlanarRGB } from './planar.js';
 import { pngWithIcc } from './png-icc.js';
 import type { PlanarImage, RawImage } from './types.js';
+
+export { fromPlanar, toPlanarRGB } from './planar.js';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff' | 'bmp';
 
@@ -111,13 +114,6 @@ function formatFromPath(file: string): 'png' | 'jpeg' | 'webp' {
   throw new Error(`cannot write '${file}': unknown output format '${ext || '(no extension)'}' (use .png, .jpg or .webp)`);
 }
 
-function checkRaw(img: RawImage): void {
-  const { width, height, channels, bitDepth, data } = img;
-  if (!(width > 0 && height > 0) || ![1, 2, 3, 4].includes(channels)) throw new Error(`invalid image ${width}x${height}x${channels}`);
-  if (data.length !== width * height * channels) throw new Error(`image data has ${data.length} values, expected ${width * height * channels}`);
-  if ((bitDepth === 16) !== data instanceof Uint16Array) throw new Error(`bitDepth ${bitDepth} does not match the data array type`);
-}
-
 /** Encode to a buffer. 16-bit images stay 16-bit in PNG; JPEG/WebP are 8-bit. */
 export async function encodeImage(img: RawImage, format: 'png' | 'jpeg' | 'webp', opts: Omit<WriteOptions, 'format'> = {}): Promise<Buffer> {
   checkRaw(img);
@@ -164,53 +160,6 @@ export function to8bit(img: RawImage): RawImage {
   const d = new Uint8Array(img.data.length);
   for (let i = 0; i < d.length; i++) d[i] = Math.round(img.data[i] / 257);
   return { ...img, bitDepth: 8, data: d };
-}
-
-/** RawImage → planar RGB float in [0,1] (gray repeated to 3 channels); alpha returned separately. */
-export function toPlanarRGB(img: RawImage): { rgb: PlanarImage; alpha?: PlanarImage } {
-  checkRaw(img);
-  const { width, height, channels, data } = img;
-  const n = width * height;
-  const inv = 1 / (img.bitDepth === 16 ? 65535 : 255);
-  const rgb = new Float32Array(3 * n);
-  const colour = channels >= 3;
-  const hasAlpha = channels === 2 || channels === 4;
-  const alpha = hasAlpha ? new Float32Array(n) : undefined;
-  for (let i = 0; i < n; i++) {
-    const o = i * channels;
-    if (colour) {
-      rgb[i] = data[o] * inv;
-      rgb[n + i] = data[o + 1] * inv;
-      rgb[2 * n + i] = data[o + 2] * inv;
-    } else {
-      rgb[i] = rgb[n + i] = rgb[2 * n + i] = data[o] * inv;
-    }
-    if (alpha) alpha[i] = data[o + channels - 1] * inv;
-  }
-  const out: { rgb: PlanarImage; alpha?: PlanarImage } = { rgb: { channels: 3, height, width, data: rgb } };
-  if (alpha) out.alpha = { channels: 1, height, width, data: alpha };
-  return out;
-}
-
-/** Planar float (1 or 3 channels, optional 1-channel alpha) → interleaved integers: clamp to [0,1], scale, round. */
-export function fromPlanar(img: PlanarImage, alpha?: PlanarImage, bitDepth: 8 | 16 = 8): RawImage {
-  const { channels: c, height, width } = img;
-  if (c !== 1 && c !== 3) throw new Error(`fromPlanar expects 1 or 3 channels, got ${c}`);
-  if (img.data.length !== c * height * width) throw new Error('planar image data has the wrong length');
-  if (alpha && (alpha.channels !== 1 || alpha.height !== height || alpha.width !== width)) {
-    throw new Error(`alpha plane ${alpha.channels}x${alpha.height}x${alpha.width} does not match image ${height}x${width}`);
-  }
-  const n = width * height;
-  const oc = (c + (alpha ? 1 : 0)) as RawImage['channels'];
-  const max = bitDepth === 16 ? 65535 : 255;
-  const out = bitDepth === 16 ? new Uint16Array(n * oc) : new Uint8Array(n * oc);
-  const q = (v: number) => (v > 0 ? (v < 1 ? Math.round(v * max) : max) : 0); // NaN → 0
-  for (let ch = 0; ch < c; ch++) {
-    const p = img.data.subarray(ch * n, (ch + 1) * n);
-    for (let i = 0; i < n; i++) out[i * oc + ch] = q(p[i]);
-  }
-  if (alpha) for (let i = 0; i < n; i++) out[i * oc + c] = q(alpha.data[i]);
-  return { width, height, channels: oc, bitDepth, data: out };
 }
 
 /** Read any supported image as planar RGB in [0,1] (alpha dropped). */

@@ -30,9 +30,13 @@ export function register(e: ModelEntry): void {
   entries.set(e.name, e);
 }
 
-export function getEntry(name: string): ModelEntry {
+/** The network `name`; with `scale`, also checked to exist at that scale. */
+export function getEntry(name: string, scale?: number): ModelEntry {
   const e = entries.get(name.toLowerCase());
   if (!e) throw new Error(`unknown model '${name}'; known: ${[...entries.keys()].join(', ')}`);
+  if (scale !== undefined && !e.scales.includes(scale)) {
+    throw new Error(`${e.name} has no ×${scale} model (available scales: ${e.scales.join(', ')})`);
+  }
   return e;
 }
 

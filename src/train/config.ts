@@ -63,9 +63,8 @@ const posNum = (v: unknown, name: string): number => {
 
 /** Fill in defaults (paper recipe from the registry) and validate every value. */
 export function resolveConfig(p: PartialConfig): TrainConfig {
-  const entry = getEntry(p.model);
   const scale = posInt(p.scale, 'scale');
-  if (!entry.scales.includes(scale)) throw new Error(`${entry.name} has no ×${scale} model (scales: ${entry.scales.join(', ')})`);
+  const entry = getEntry(p.model, scale);
   const paper = entry.train ?? { lr: 2e-4 };
   const loss = (p.loss ?? paper.loss ?? 'l1') as LossName;
   if (!LOSSES.includes(loss)) throw new Error(`--loss must be one of ${LOSSES.join(', ')}, got '${loss}'`);

@@ -3,6 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { weightsStem } from './stem.js';
+
+export { weightsStem } from './stem.js';
 
 let root: string | undefined;
 
@@ -23,11 +26,6 @@ export function packageRoot(): string {
     if (up === dir) throw new Error('cannot find the lightsr package root (package.json) above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
-}
-
-/** Registry name → file stem, e.g. 'hpinet-m' → 'hpinet_m'. */
-export function weightsStem(model: string, scale: number): string {
-  return `${model.toLowerCase().replace(/-/g, '_')}_x${scale}`;
 }
 
 /** The default weights folder: $LIGHTSR_WEIGHTS_DIR, else `<package root>/weights`. */

@@ -1,6 +1,6 @@
-// Browser image decode and the float conversions of `lightsr upscale` (src/image/io.ts: toPlanarRGB and
-// fromPlanar, which live next to sharp and cannot be bundled): the network sees RGB × (1/255); output values
-// are clamped to [0,1] and rounded to 8 bits.
+// Browser image decode, then the same float conversion as `lightsr upscale` (src/image/planar.ts): the network
+// sees RGB × (1/255). The result goes back to 8 bits with fromPlanar (clamped to [0,1], rounded).
+import { toPlanarRGB } from '../../src/image/planar.js';
 import type { PlanarImage } from '../../src/image/types.js';
 
 export interface Rgba {
@@ -32,38 +32,15 @@ export async function decodeBlob(blob: Blob): Promise<Rgba> {
   }
 }
 
-/** RGB planes (and the alpha plane when some pixel is not opaque), values × (1/255). */
+/**
+ * RGB planes (and the alpha plane when some pixel is not opaque), values × (1/255), by the CLI's toPlanarRGB.
+ * A canvas always gives RGBA, so an all-opaque image is treated as RGB.
+ */
 export function toPlanar(img: Rgba): { rgb: PlanarImage; alpha?: PlanarImage } {
-  const { width, height, data } = img;
-  const n = width * height;
-  const inv = 1 / 255;
-  const rgb = new Float32Array(3 * n);
-  const a = new Float32Array(n);
+  const { width, height } = img;
+  const data = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  const { rgb, alpha } = toPlanarRGB({ width, height, channels: 4, bitDepth: 8, data });
   let opaque = true;
-  for (let i = 0; i < n; i++) {
-    rgb[i] = data[4 * i] * inv;
-    rgb[n + i] = data[4 * i + 1] * inv;
-    rgb[2 * n + i] = data[4 * i + 2] * inv;
-    a[i] = data[4 * i + 3] * inv;
-    if (data[4 * i + 3] !== 255) opaque = false;
-  }
-  const out: { rgb: PlanarImage; alpha?: PlanarImage } = { rgb: { channels: 3, height, width, data: rgb } };
-  if (!opaque) out.alpha = { channels: 1, height, width, data: a };
-  return out;
-}
-
-/** Interleaved 8-bit RGB or RGBA from planar RGB (+ alpha): clamp to [0,1], ×255, round; NaN → 0. */
-export function toBytes(rgb: PlanarImage, alpha?: PlanarImage): { data: Uint8Array; channels: 3 | 4 } {
-  const { height, width } = rgb;
-  if (rgb.channels !== 3) throw new Error(`expected an RGB result, got ${rgb.channels} channels`);
-  const n = width * height;
-  const oc = alpha ? 4 : 3;
-  const out = new Uint8Array(n * oc);
-  const q = (v: number) => (v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0);
-  for (let c = 0; c < 3; c++) {
-    const p = rgb.data.subarray(c * n, (c + 1) * n);
-    for (let i = 0; i < n; i++) out[i * oc + c] = q(p[i]);
-  }
-  if (alpha) for (let i = 0; i < n; i++) out[i * oc + 3] = q(alpha.data[i]);
-  return { data: out, channels: oc };
+  for (let i = 3; i < data.length && opaque; i += 4) opaque = data[i] === 255;
+  return opaque ? { rgb } : { rgb, alpha };
 }

@@ -1,35 +1,11 @@
 // Fetch a network's safetensors weights over HTTP and build the network: the browser twin of loadModel
-// (src/models/load.ts, which reads files with node:fs). Same checks: the `.json` card next to the file, else the
-// safetensors metadata, must not contradict the requested architecture and scale; then exact name/shape checks.
+// (src/models/load.ts, which reads files with node:fs), with the same checks (src/models/card.ts): the `.json`
+// card next to the file, else the safetensors metadata, must not contradict the requested architecture and
+// scale; then exact name/shape checks.
 import type { Ops } from '../../src/engine/ops.js';
 import { parseSafetensors } from '../../src/engine/safetensors.js';
+import { buildModel, checkCard, parseCard, pickCard } from '../../src/models/card.js';
 import { getEntry, type SRModel } from '../../src/models/registry.js';
-
-/** `weights/<stem>.safetensors`, as in src/upscale/weights.ts: 'hpinet-m' ×4 → 'hpinet_m_x4'. */
-export function weightsStem(model: string, scale: number): string {
-  return `${model.toLowerCase().replace(/-/g, '_')}_x${scale}`;
-}
-
-const norm = (s: string) => s.trim().toLowerCase().replace(/_/g, '-');
-
-function field(meta: Record<string, unknown>, keys: string[]): string | undefined {
-  for (const k of keys) {
-    const v = meta[k];
-    if (typeof v === 'string' && v.trim()) return v;
-    if (typeof v === 'number') return String(v);
-  }
-  return undefined;
-}
-
-/** Architecture and scale named by a card or metadata record (same keys as loadModel). */
-function describe(meta: Record<string, unknown>): { architecture?: string; scale?: string } {
-  const arch = field(meta, ['architecture', 'arch', 'model']);
-  const variant = field(meta, ['variant']);
-  return {
-    architecture: arch && variant && !norm(arch).endsWith(`-${norm(variant)}`) ? `${arch}-${variant}` : arch,
-    scale: field(meta, ['scale']),
-  };
-}
 
 async function fetchBytes(url: string, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array> {
   let res: Response;
@@ -61,38 +37,16 @@ async function fetchBytes(url: string, onProgress?: (loaded: number, total: numb
 async function fetchCard(url: string): Promise<Record<string, unknown> | undefined> {
   const res = await fetch(`${url}.json`).catch(() => undefined);
   if (!res || !res.ok) return undefined;
-  try {
-    const json: unknown = await res.json();
-    if (json && typeof json === 'object' && !Array.isArray(json)) return json as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new Error(`${url}.json: model card is not a JSON object`);
+  return parseCard(await res.text(), `${url}.json`);
 }
 
 /** The network `name` ×`scale` in eval mode, with the weights at `url`. */
 export async function loadModelFromUrl(
   ops: Ops, name: string, scale: number, url: string, onProgress?: (loaded: number, total: number) => void,
 ): Promise<SRModel> {
-  const entry = getEntry(name);
-  if (!entry.scales.includes(scale)) throw new Error(`${entry.name} has no ×${scale} model (available scales: ${entry.scales.join(', ')})`);
+  const entry = getEntry(name, scale);
   const [bytes, card] = await Promise.all([fetchBytes(url, onProgress), fetchCard(url)]);
   const file = parseSafetensors(bytes, url);
-  let said = card ? describe(card) : {};
-  let from = `${url}.json`;
-  if (!said.architecture && !said.scale) (said = describe(file.metadata)), (from = `${url} (metadata)`);
-  if (said.architecture && norm(said.architecture) !== norm(entry.name)) {
-    throw new Error(`${url} holds ${said.architecture} weights (per ${from}), not ${entry.name}`);
-  }
-  if (said.scale !== undefined && Number(said.scale) !== scale) {
-    throw new Error(`${url} holds ${entry.name} ×${said.scale} weights (per ${from}), but ×${scale} was requested`);
-  }
-  const model = entry.create(ops, scale);
-  try {
-    model.loadStateDict(file.tensors);
-  } catch (e) {
-    model.dispose();
-    throw new Error(`${url} does not fit ${entry.name} ×${scale}: ${(e as Error).message}`);
-  }
-  return model.eval() as SRModel;
+  checkCard(pickCard(card, `${url}.json`, file.metadata, `${url} (metadata)`), url, entry.name, scale);
+  return buildModel(ops, entry, scale, file.tensors, url);
 }

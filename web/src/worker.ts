@@ -5,6 +5,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { createTfjsOps, type TfjsKind, type TfjsOps } from '../../src/backends/tfjs/index.js';
 import { imresizePlanar } from '../../src/image/bicubic.js';
+import { fromPlanar } from '../../src/image/planar.js';
 import { planTiles, runTiled } from '../../src/image/tiling.js';
 import type { PlanarImage } from '../../src/image/types.js';
 import { predict } from '../../src/models/infer.js';
@@ -12,7 +13,7 @@ import '../../src/models/index.js';
 import type { SRModel } from '../../src/models/registry.js';
 import { GlobalStats, runTiledExact } from '../../src/upscale/exact.js';
 import { encodePng } from './png.js';
-import { decodeBlob, toBytes, toPlanar } from './pixels.js';
+import { decodeBlob, toPlanar } from './pixels.js';
 import type { BackendAttempt, BackendChoice, FromWorker, ToWorker, UpscaleRequest } from './protocol.js';
 import { loadModelFromUrl } from './weights.js';
 
@@ -174,9 +175,9 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, a
     throw new BackendError(`${kind} failed while upscaling: ${message(e)}`);
   }
   const a = alpha ? imresizePlanar(alpha, req.scale, { outH: sr.height, outW: sr.width }) : undefined;
-  const bytes = toBytes(sr, a);
+  const out = fromPlanar(sr, a, 8);
   post({ type: 'stage', id, text: 'encoding PNG…' });
-  const png = await encodePng(bytes.data, sr.width, sr.height, bytes.channels);
+  const png = await encodePng(out.data as Uint8Array, out.width, out.height, out.channels as 3 | 4);
   signal.throwIfAborted();
   const runSeconds = (performance.now() - t1) / 1000;
   post(
