@@ -121,7 +121,8 @@ function decode(b: Uint8Array, dtype: string): Float32Array {
   }
 }
 
-function halfToFloat(h: number): number {
+/** IEEE 754 half-precision bits → number. */
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;

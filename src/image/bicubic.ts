@@ -2,6 +2,7 @@
 // symmetric borders, output size ⌈in·scale⌉, one separable 1-D pass per axis (the axis with the
 // smaller scale first, height first on ties). On integer images MATLAB stores each 1-D pass in the
 // input class, i.e. rounds (half away from zero) and saturates after every pass; we do the same.
+import { cropPlanar } from './tiling.js';
 import type { PlanarImage, RawImage } from './types.js';
 
 /** MATLAB's cubic(x), written in the same operation order. */
@@ -201,13 +202,5 @@ export function crop<T extends RawImage | PlanarImage>(img: T, top: number, left
     }
     return { ...img, width: w, height: h, data };
   }
-  const p = img as PlanarImage;
-  const data = new Float32Array(p.channels * h * w);
-  for (let ch = 0; ch < p.channels; ch++) {
-    for (let y = 0; y < h; y++) {
-      const s = (ch * p.height + top + y) * p.width + left;
-      data.set(p.data.subarray(s, s + w), (ch * h + y) * w);
-    }
-  }
-  return { ...img, width: w, height: h, data } as T;
+  return cropPlanar(img as PlanarImage, top, left, h, w) as T;
 }

@@ -8,6 +8,7 @@
 //     count and its raw bytes.
 // Pure: works on bytes in memory.
 import type { StateDict } from '../engine/host.js';
+import { halfToFloat } from '../engine/safetensors.js';
 import { isTuple, unpickle, type PickleHooks } from './pickle.js';
 import { entryData, isZip, readZip } from './zip.js';
 
@@ -139,15 +140,6 @@ function reader(dtype: PthDtype, v: DataView): (i: number) => number {
     case 'uint8': return (i) => v.getUint8(i);
     case 'bool': return (i) => (v.getUint8(i) ? 1 : 0);
   }
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;

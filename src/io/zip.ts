@@ -1,5 +1,6 @@
 // A minimal zip reader for PyTorch checkpoints: the central directory (with zip64 records, which torch always
 // writes), stored entries only (torch never compresses), CRC-32 checked. Pure: works on bytes in memory.
+import { crc32 } from './crc32.js';
 
 export interface ZipEntry {
   name: string;
@@ -99,18 +100,3 @@ export function entryData(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
   return data;
 }
 
-let table: Uint32Array | undefined;
-
-export function crc32(data: Uint8Array): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}

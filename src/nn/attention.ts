@@ -42,16 +42,9 @@ export class CALayer extends Module {
   }
 }
 
-/** IMDN contrast-aware channel attention: (std + mean) per channel → squeeze/excite → rescale. */
-export class CCALayer extends Module {
-  readonly conv_du: SqueezeExcite;
-
-  constructor(ops: Ops, readonly channels: number, reduction = 16) {
-    super(ops);
-    this.conv_du = this.child('conv_du', new SqueezeExcite(ops, channels, reduction));
-  }
-
-  forward(x: Tensor): Tensor {
+/** IMDN contrast-aware channel attention: CALayer with (std + mean) per channel in place of the mean. */
+export class CCALayer extends CALayer {
+  override forward(x: Tensor): Tensor {
     const o = this.ops;
     return o.tidy(() => {
       const mean = o.mean(x, [2, 3], true); //                  [N,C,1,1]

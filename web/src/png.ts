@@ -1,22 +1,7 @@
 // Minimal PNG encoder (8-bit RGB or RGBA), so the downloaded file holds exactly the computed pixels (a
 // canvas would premultiply alpha). Rows use the usual min-sum-of-absolute-differences filter choice;
 // zlib compression comes from the browser's CompressionStream('deflate').
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(parts: Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const p of parts) for (let i = 0; i < p.length; i++) c = CRC_TABLE[(c ^ p[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+import { crc32 } from '../../src/io/crc32.js';
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -25,7 +10,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   const tag = new TextEncoder().encode(type);
   out.set(tag, 4);
   out.set(data, 8);
-  view.setUint32(8 + data.length, crc32([tag, data]));
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length))); // over type and data
   return out;
 }
 
