@@ -1,21 +1,17 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contributions, crop, imresize, imresizePlanar, modCrop, outputSize } from '../src/image/bicubic.js';
 import { rgbToY, rgbToYCbCr, yCbCrToRgb } from '../src/image/color.js';
 import { readImage, toPlanarRGB } from '../src/image/io.js';
 import type { PlanarImage, RawImage } from '../src/image/types.js';
-
-const shared = path.resolve(import.meta.dirname, '../../shared');
-const NAMES = ['baby', 'bird', 'butterfly', 'head', 'woman'];
+import { SET5, set5Hr, set5Lr } from './helpers/fixtures.js';
 
 describe('MATLAB imresize bicubic', () => {
   // The official Set5 LR files were written by MATLAB: imresize(modcrop(HR, s), 1/s, 'bicubic') on uint8.
   for (const s of [2, 3, 4]) {
-    for (const name of NAMES) {
+    for (const name of SET5) {
       it(`${name} ↓${s} reproduces ${name}x${s}.bmp byte for byte`, async () => {
-        const root = path.join(shared, 'data/bench/Set5_matlab_lr');
-        const hr = modCrop((await readImage(path.join(root, 'HR', `${name}.bmp`))).image, s);
-        const ref = (await readImage(path.join(root, 'LR_bicubic', `X${s}`, `${name}x${s}.bmp`))).image;
+        const hr = modCrop((await readImage(set5Hr(name))).image, s);
+        const ref = (await readImage(set5Lr(name, s))).image;
         const lr = imresize(hr, 1 / s);
         expect([lr.width, lr.height, lr.channels]).toEqual([ref.width, ref.height, ref.channels]);
         let diff = 0;

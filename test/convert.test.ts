@@ -2,16 +2,16 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertPth, register } from '../src/cli/convert.js';
 import type { StateDict } from '../src/engine/host.js';
 import { readSafetensorsSync } from '../src/engine/safetensors.js';
 import { getOps } from '../src/engine/select.js';
 import { findStateDict, parsePth, toStateDict } from '../src/io/pth.js';
-import { crc32 } from '../src/io/zip.js';
+import { crc32 } from '../src/io/crc32.js';
 import '../src/models/index.js';
 import { loadModel } from '../src/models/load.js';
+import { cliOutput } from './helpers/cli.js';
 
 const shared = path.resolve(import.meta.dirname, '../../shared');
 const pth = (f: string) => path.join(shared, 'reference/pth', f);
@@ -144,15 +144,7 @@ describe('lightsr convert', () => {
 
   it('the CLI writes verified weights that run exactly like the reference ones', async () => {
     const out = path.join(tmp, 'imdn_x4.safetensors');
-    let stdout = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-    try {
-      const program = new Command('lightsr').exitOverride();
-      register(program);
-      await program.parseAsync(['node', 'lightsr', 'convert', pth('IMDN_x4.pth'), '-o', out, '--model', 'imdn', '--scale', '4']);
-    } finally {
-      spy.mockRestore();
-    }
+    const stdout = await cliOutput(register, ['convert', pth('IMDN_x4.pth'), '-o', out, '--model', 'imdn', '--scale', '4']);
     expect(stdout).toMatch(/legacy torch\.save format/);
     expect(stdout).toMatch(/92 tensors, 715,176 values, 'module\.' prefix removed/);
     expect(stdout).toMatch(/fits imdn ×4 exactly/);

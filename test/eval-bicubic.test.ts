@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { register, runEval, type EvalRow } from '../src/cli/eval.js';
 import { bicubicUpscaler, evaluateDataset } from '../src/eval/benchmark.js';
+import { cliOutput } from './helpers/cli.js';
+import { SET5, shared } from './helpers/fixtures.js';
 
-const bench = path.resolve(import.meta.dirname, '../../shared/data/bench');
+const bench = path.join(shared, 'data/bench');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lightsr-eval-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -36,7 +37,7 @@ describe('bicubic baseline', () => {
   it('generates LR with MATLAB bicubic when LR_bicubic/ is absent (same scores as the official LR files)', async () => {
     const dir = path.join(tmp, 'Set5hr');
     mkdirSync(path.join(dir, 'HR'), { recursive: true });
-    for (const n of ['baby', 'bird', 'butterfly', 'head', 'woman']) symlinkSync(path.join(bench, 'Set5/HR', `${n}.png`), path.join(dir, 'HR', `${n}.png`));
+    for (const n of SET5) symlinkSync(path.join(bench, 'Set5/HR', `${n}.png`), path.join(dir, 'HR', `${n}.png`));
     const gen = await evaluateDataset(dir, 3, bicubicUpscaler);
     const files = await evaluateDataset(path.join(bench, 'Set5'), 3, bicubicUpscaler);
     expect(gen.lr).toBe('generated');
@@ -53,20 +54,7 @@ describe('bicubic baseline', () => {
 });
 
 describe('lightsr eval command', () => {
-  async function run(args: string[]): Promise<string> {
-    const program = new Command().exitOverride();
-    register(program);
-    let out = '';
-    const w = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-    const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      await program.parseAsync(['node', 'lightsr', 'eval', ...args]);
-    } finally {
-      w.mockRestore();
-      e.mockRestore();
-    }
-    return out;
-  }
+  const run = (args: string[]) => cliOutput(register, ['eval', ...args]);
 
   it('prints the papers\' table and JSON', async () => {
     const table = await run(['--model', 'bicubic', '--scale', '2,4', '--data', 'Set5', '--data-root', bench]);

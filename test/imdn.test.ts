@@ -1,75 +1,28 @@
 // IMDN / IMDN_AS against the official PyTorch outputs in ../shared/reference (spec §1, §6.6).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register as evalCommand } from '../src/cli/eval.js';
+import { register as info } from '../src/cli/info.js';
 import type { Ops, Tensor } from '../src/engine/ops.js';
 import { getOps } from '../src/engine/select.js';
 import { readSafetensors, writeSafetensors } from '../src/engine/safetensors.js';
 import { createShapeOps } from '../src/eval/complexity.js';
 import { quantizeU8, scoreY } from '../src/eval/metrics.js';
-import { readImage, readImageRGB } from '../src/image/io.js';
+import { crop } from '../src/image/bicubic.js';
+import { readImageRGB } from '../src/image/io.js';
 import type { PlanarImage } from '../src/image/types.js';
 import '../src/models/index.js';
 import { IMDN_AS, adaptiveCrop } from '../src/models/imdn.js';
 import { predict } from '../src/models/infer.js';
 import { loadModel } from '../src/models/load.js';
+import { cliOutput } from './helpers/cli.js';
+import { compareToPng, maxAbsDiff } from './helpers/compare.js';
+import { readF32, referenceOutputs, referenceScores, referenceWeights, SET5, set5Hr, set5Lr, shared } from './helpers/fixtures.js';
 
-const shared = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared');
-const weights = (f: string) => path.join(shared, 'reference/weights', f);
-const refDir = (s: number) => path.join(shared, 'reference/outputs', `imdn_x${s}`);
-const lrFile = (name: string, s: number) => path.join(shared, `data/bench/Set5_matlab_lr/LR_bicubic/X${s}/${name}x${s}.bmp`);
-const NAMES = ['baby', 'bird', 'butterfly', 'head', 'woman'];
 const SCALES = [2, 3, 4];
-
-/** Top-left crop of a planar image. */
-function crop(img: PlanarImage, h: number, w: number, top = 0, left = 0): PlanarImage {
-  const out = new Float32Array(img.channels * h * w);
-  for (let c = 0; c < img.channels; c++) {
-    for (let y = 0; y < h; y++) {
-      const src = (c * img.height + top + y) * img.width + left;
-      out.set(img.data.subarray(src, src + w), (c * h + y) * w);
-    }
-  }
-  return { channels: img.channels, height: h, width: w, data: out };
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function readF32(file: string): Float32Array {
-  const buf = readFileSync(file);
-  const out = new Float32Array(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
-  return out;
-}
-
-/** Compare our uint8 output (planar) with the reference PNG (interleaved RGB): share of equal values, max diff. */
-async function compareToPng(sr: PlanarImage, file: string): Promise<{ equal: number; maxDiff: number }> {
-  const { image } = await readImage(file);
-  expect([image.width, image.height, image.channels]).toEqual([sr.width, sr.height, 3]);
-  const q = quantizeU8(sr);
-  const n = sr.width * sr.height;
-  let equal = 0;
-  let maxDiff = 0;
-  for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) {
-      const d = Math.abs(q[c * n + i] - image.data[i * 3 + c]);
-      if (d === 0) equal++;
-      maxDiff = Math.max(maxDiff, d);
-    }
-  }
-  return { equal: equal / (3 * n), maxDiff };
-}
-
-interface Metrics { [k: string]: { psnr_y: number; ssim_y: number } }
-const refMetrics = (s: number) => JSON.parse(readFileSync(path.join(refDir(s), 'metrics.json'), 'utf8')) as Metrics;
+const refDir = (s: number) => referenceOutputs(`imdn_x${s}`);
 
 describe('IMDN weights and loading', () => {
   let tmp: string;
@@ -81,20 +34,20 @@ describe('IMDN weights and loading', () => {
   it('official ×2/×3/×4 and AS weights load with exact shapes and counts', async () => {
     const { ops } = createShapeOps();
     for (const s of SCALES) {
-      const m = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
+      const m = await loadModel(ops, 'imdn', s, referenceWeights(`imdn_x${s}.safetensors`));
       expect(m.scale).toBe(s);
       expect(m.namedParams().length).toBe(92);
     }
-    const as = await loadModel(ops, 'imdn-as', 1, weights('imdn_as.safetensors'));
+    const as = await loadModel(ops, 'imdn-as', 1, referenceWeights('imdn_as.safetensors'));
     expect(as.namedParams().length).toBe(94);
     expect(as.numParams()).toBe(752_104);
   });
 
   it('refuses a scale mismatch stated by metadata or by a JSON card', async () => {
     const { ops } = createShapeOps();
-    await expect(loadModel(ops, 'imdn', 2, weights('imdn_x4.safetensors'))).rejects.toThrow(/×4 weights.*×2 was requested/);
-    await expect(loadModel(ops, 'imdn-as', 1, weights('imdn_x4.safetensors'))).rejects.toThrow(/holds imdn weights.*not imdn-as/);
-    const { tensors } = await readSafetensors(weights('imdn_x3.safetensors'));
+    await expect(loadModel(ops, 'imdn', 2, referenceWeights('imdn_x4.safetensors'))).rejects.toThrow(/×4 weights.*×2 was requested/);
+    await expect(loadModel(ops, 'imdn-as', 1, referenceWeights('imdn_x4.safetensors'))).rejects.toThrow(/holds imdn weights.*not imdn-as/);
+    const { tensors } = await readSafetensors(referenceWeights('imdn_x3.safetensors'));
     const file = path.join(tmp, 'mine.safetensors');
     await writeSafetensors(file, tensors, {});
     writeFileSync(`${file}.json`, JSON.stringify({ architecture: 'imdn', scale: 3 }));
@@ -104,7 +57,7 @@ describe('IMDN weights and loading', () => {
 
   it('a file without a card is checked by shapes, and the error names the model and scale', async () => {
     const { ops } = createShapeOps();
-    const { tensors } = await readSafetensors(weights('imdn_x4.safetensors'));
+    const { tensors } = await readSafetensors(referenceWeights('imdn_x4.safetensors'));
     const file = path.join(tmp, 'bare.safetensors');
     await writeSafetensors(file, tensors, {});
     expect((await loadModel(ops, 'imdn', 4, file)).numParams()).toBe(715_176);
@@ -121,14 +74,14 @@ describe('IMDN parity with the official PyTorch outputs (torch backend)', () => 
 
   for (const s of SCALES) {
     it(`×${s}: Set5 uint8 outputs, 24×24 float crops and PSNR/SSIM`, async () => {
-      const model = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
-      const ref = refMetrics(s);
+      const model = await loadModel(ops, 'imdn', s, referenceWeights(`imdn_x${s}.safetensors`));
+      const ref = referenceScores(`imdn_x${s}`);
       let psnrSum = 0;
       let ssimSum = 0;
-      for (const name of NAMES) {
-        const lr = await readImageRGB(lrFile(name, s));
+      for (const name of SET5) {
+        const lr = await readImageRGB(set5Lr(name, s));
         // Float parity on the top-left 24×24 LR crop.
-        const small = await predict(ops, model, crop(lr, 24, 24));
+        const small = await predict(ops, model, crop(lr, 0, 0, 24, 24));
         expect(maxAbsDiff(small.data, readF32(path.join(refDir(s), `${name}_crop24_chw_f32.bin`)))).toBeLessThanOrEqual(1e-4);
         // Whole image, quantised.
         const sr = await predict(ops, model, lr);
@@ -136,7 +89,7 @@ describe('IMDN parity with the official PyTorch outputs (torch backend)', () => 
         const cmp = await compareToPng(sr, path.join(refDir(s), `${name}.png`));
         expect(cmp.equal).toBeGreaterThanOrEqual(0.999);
         expect(cmp.maxDiff).toBeLessThanOrEqual(1);
-        const hr = crop(await readImageRGB(path.join(shared, `data/bench/Set5_matlab_lr/HR/${name}.bmp`)), sr.height, sr.width);
+        const hr = crop(await readImageRGB(set5Hr(name)), 0, 0, sr.height, sr.width);
         const score = scoreY(sr, hr, s);
         expect(Math.abs(score.psnr - ref[name].psnr_y)).toBeLessThan(0.005);
         psnrSum += score.psnr;
@@ -149,12 +102,12 @@ describe('IMDN parity with the official PyTorch outputs (torch backend)', () => 
   }
 
   it('×4 self-ensemble: Set5 32.31 dB (spec §6.6)', async () => {
-    const model = await loadModel(ops, 'imdn', 4, weights('imdn_x4.safetensors'));
+    const model = await loadModel(ops, 'imdn', 4, referenceWeights('imdn_x4.safetensors'));
     let sum = 0;
-    for (const name of NAMES) {
-      const lr = await readImageRGB(lrFile(name, 4));
+    for (const name of SET5) {
+      const lr = await readImageRGB(set5Lr(name, 4));
       const sr = await predict(ops, model, lr, { selfEnsemble: true });
-      const hr = crop(await readImageRGB(path.join(shared, `data/bench/Set5_matlab_lr/HR/${name}.bmp`)), sr.height, sr.width);
+      const hr = crop(await readImageRGB(set5Hr(name)), 0, 0, sr.height, sr.width);
       sum += scoreY(sr, hr, 4).psnr;
     }
     expect(Math.abs(sum / 5 - 32.31)).toBeLessThanOrEqual(0.01);
@@ -162,9 +115,9 @@ describe('IMDN parity with the official PyTorch outputs (torch backend)', () => 
   });
 
   it('leaves no tensors behind', async () => {
-    const model = await loadModel(ops, 'imdn', 2, weights('imdn_x2.safetensors'));
+    const model = await loadModel(ops, 'imdn', 2, referenceWeights('imdn_x2.safetensors'));
     const before = ops.numTensors();
-    const lr = crop(await readImageRGB(lrFile('bird', 2)), 20, 28);
+    const lr = crop(await readImageRGB(set5Lr('bird', 2)), 0, 0, 20, 28);
     await predict(ops, model, lr, { selfEnsemble: true });
     await predict(ops, model, lr);
     expect(ops.numTensors()).toBe(before);
@@ -178,9 +131,9 @@ describe('IMDN_AS and adaptive cropping (torch backend)', () => {
   let img: PlanarImage;
   beforeAll(async () => {
     ops = await getOps('torch');
-    model = (await loadModel(ops, 'imdn-as', 1, weights('imdn_as.safetensors'))) as IMDN_AS;
+    model = (await loadModel(ops, 'imdn-as', 1, referenceWeights('imdn_as.safetensors'))) as IMDN_AS;
     // An HR photo stands in for a pre-upscaled input.
-    img = crop(await readImageRGB(path.join(shared, 'data/bench/Set5_matlab_lr/HR/butterfly.bmp')), 200, 232, 20, 12);
+    img = crop(await readImageRGB(set5Hr('butterfly')), 20, 12, 200, 232);
   });
   afterAll(() => model.dispose());
 
@@ -193,7 +146,7 @@ describe('IMDN_AS and adaptive cropping (torch backend)', () => {
       return y;
     };
     for (const [h, wd] of [[200, 232], [197, 230], [101, 64]]) {
-      const x = ops.tensor(crop(img, h, wd).data, [1, 3, h, wd]);
+      const x = ops.tensor(crop(img, 0, 0, h, wd).data, [1, 3, h, wd]);
       const whole = ops.readSync(ops.tidy(() => local(x))) as Float32Array;
       const acs = ops.readSync(ops.tidy(() => adaptiveCrop(ops, local, x))) as Float32Array;
       expect(maxAbsDiff(acs, whole)).toBeLessThanOrEqual(1e-4); // float rounding of different conv shapes only
@@ -215,14 +168,14 @@ describe('IMDN_AS and adaptive cropping (torch backend)', () => {
     expect(10 * Math.log10((255 * 255) / (se / q.length))).toBeGreaterThan(33);
     // Top-left quadrant [0:100, 0:116] comes from the 132×148 top-left crop run alone.
     const tl = ops.tidy(() => model.forwardWhole(ops.narrow(ops.narrow(x, 2, 0, 132), 3, 0, 148)));
-    const tlData = crop({ channels: 3, height: 132, width: 148, data: ops.readSync(tl) as Float32Array }, 100, 116);
-    expect(maxAbsDiff(crop({ channels: 3, height: h, width: w, data: acs }, 100, 116).data, tlData.data)).toBeLessThanOrEqual(1e-5);
+    const tlData = crop({ channels: 3, height: 132, width: 148, data: ops.readSync(tl) as Float32Array }, 0, 0, 100, 116);
+    expect(maxAbsDiff(crop({ channels: 3, height: h, width: w, data: acs }, 0, 0, 100, 116).data, tlData.data)).toBeLessThanOrEqual(1e-5);
     ops.dispose([x, acsT, tl]);
   });
 
   it('on sides not divisible by 4, runs and returns the input size', async () => {
     for (const [h, w] of [[197, 230], [101, 61], [7, 13]]) {
-      const out = await predict(ops, model, crop(img, h, w));
+      const out = await predict(ops, model, crop(img, 0, 0, h, w));
       expect([out.channels, out.height, out.width]).toEqual([3, h, w]);
       expect(out.data.every(Number.isFinite)).toBe(true);
     }
@@ -233,9 +186,9 @@ describe('IMDN on the tfjs backend', () => {
   it('matches the official float outputs on the 24×24 crops', async () => {
     const ops = await getOps('tfjs');
     for (const s of SCALES) {
-      const model = await loadModel(ops, 'imdn', s, weights(`imdn_x${s}.safetensors`));
-      for (const name of NAMES) {
-        const lr = crop(await readImageRGB(lrFile(name, s)), 24, 24);
+      const model = await loadModel(ops, 'imdn', s, referenceWeights(`imdn_x${s}.safetensors`));
+      for (const name of SET5) {
+        const lr = crop(await readImageRGB(set5Lr(name, s)), 0, 0, 24, 24);
         const out = await predict(ops, model, lr);
         expect(maxAbsDiff(out.data, readF32(path.join(refDir(s), `${name}_crop24_chw_f32.bin`)))).toBeLessThanOrEqual(1e-4);
       }
@@ -244,44 +197,24 @@ describe('IMDN on the tfjs backend', () => {
   });
 });
 
-/** Run one lightsr command in-process (commander, as src/cli/main.ts does) and capture stdout. */
-async function cli(file: string, args: string[]): Promise<string> {
-  const mod = (await import(`../src/cli/${file}.ts`)) as { register(p: Command): void };
-  const program = new Command('lightsr').exitOverride();
-  mod.register(program);
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'lightsr', ...args]);
-  } finally {
-    spy.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
-
 describe('IMDN from the command line', () => {
   it('lightsr info imdn --scale 4: params, MACs at 1280×720, input size, scales', async () => {
-    const out = await cli('info', ['info', 'imdn', '--scale', '4']);
+    const out = await cliOutput(info, ['info', 'imdn', '--scale', '4']);
     expect(out).toMatch(/scales: ×2, ×3, ×4/);
     expect(out).toMatch(/params\s+715,176/);
     expect(out).toMatch(/MACs\s+40\.89 G for 1280×720 output/);
     expect(out).toMatch(/input\s+320×180 → output 1280×720/);
-    const all = await cli('info', ['info', 'imdn']);
+    const all = await cliOutput(info, ['info', 'imdn']);
     expect(all).toMatch(/158\.77 G[\s\S]*640×360[\s\S]*71\.34 G[\s\S]*426×240[\s\S]*40\.89 G/);
-    await expect(cli('info', ['info', 'imdn', '--scale', '5'])).rejects.toThrow(/no ×5 model/);
+    await expect(cliOutput(info, ['info', 'imdn', '--scale', '5'])).rejects.toThrow(/no ×5 model/);
   });
 
   it('lightsr eval --model imdn --scale 4 on Set5 prints 32.21/0.8948 (metrics.json within 0.005 dB)', async () => {
-    const out = await cli('eval', ['eval', '--model', 'imdn', '--scale', '4', '--weights', weights('imdn_x4.safetensors'),
+    const out = await cliOutput(evalCommand, ['eval', '--model', 'imdn', '--scale', '4', '--weights', referenceWeights('imdn_x4.safetensors'),
       '--data', path.join(shared, 'data/bench/Set5'), '--json']);
     const res = JSON.parse(out) as { results: { datasets: { psnr: number; ssim: number }[] }[] };
     const { psnr, ssim } = res.results[0].datasets[0];
-    const ref = refMetrics(4).mean;
+    const ref = referenceScores('imdn_x4').mean;
     expect(Math.abs(psnr - ref.psnr_y)).toBeLessThan(0.005);
     expect(Math.abs(ssim - ref.ssim_y)).toBeLessThan(0.0005);
     expect(`${psnr.toFixed(2)}/${ssim.toFixed(4)}`).toBe('32.21/0.8948');

@@ -1,26 +1,24 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { psnr, quantizeU8, quantizedY, scoreY, shave, ssim } from '../src/eval/metrics.js';
 import { modCrop } from '../src/image/bicubic.js';
 import { readImageRGB } from '../src/image/io.js';
 import type { PlanarImage } from '../src/image/types.js';
-
-const shared = path.resolve(import.meta.dirname, '../../shared');
+import { outputsDir, referenceOutputs, referenceScores, set5Hr } from './helpers/fixtures.js';
 
 describe('PSNR / SSIM on Y (spec §6.3–6.4)', () => {
   // metrics.json holds the official PyTorch outputs' scores (float Y, border = scale), 4 / 6 decimals.
-  const outputs = path.join(shared, 'reference/outputs');
-  for (const model of readdirSync(outputs).sort()) {
+  for (const model of readdirSync(outputsDir).sort()) {
     it(`reproduces the reference scores of ${model} on Set5`, async () => {
       const scale = Number(model.slice(-1));
-      const ref = JSON.parse(readFileSync(path.join(outputs, model, 'metrics.json'), 'utf8'));
+      const ref = referenceScores(model);
       const names = Object.keys(ref).filter((k) => k !== 'mean');
       expect(names.length).toBe(5);
       let sp = 0, ss = 0;
       for (const name of names) {
-        const hr = modCrop(await readImageRGB(path.join(shared, 'data/bench/Set5_matlab_lr/HR', `${name}.bmp`)), scale);
-        const sr = await readImageRGB(path.join(outputs, model, `${name}.png`));
+        const hr = modCrop(await readImageRGB(set5Hr(name)), scale);
+        const sr = await readImageRGB(path.join(referenceOutputs(model), `${name}.png`));
         const r = scoreY(sr, hr, scale);
         expect(Math.abs(r.psnr - ref[name].psnr_y)).toBeLessThan(1e-4);
         expect(Math.abs(r.ssim - ref[name].ssim_y)).toBeLessThan(1e-6);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { axisWeights, planAxis, planTiles, runTiled } from '../src/image/tiling.js';
 import type { PlanarImage } from '../src/image/types.js';
+import { maxAbsDiff } from './helpers/compare.js';
 
 // A purely local toy "network": `depth` 3×3 blurs with zero padding (receptive-field radius = depth),
 // a nonlinearity, then nearest-neighbour ×s upsampling.
@@ -36,13 +37,6 @@ function randomImage(c: number, h: number, w: number, seed = 1): PlanarImage {
   let s = seed >>> 0;
   const data = Float32Array.from({ length: c * h * w }, () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32));
   return { channels: c, height: h, width: w, data };
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe('tile planning', () => {
@@ -95,14 +89,14 @@ describe('runTiled', () => {
     expect(tiled.channels).toBe(3);
     expect(tiled.height).toBe(90);
     expect(tiled.width).toBe(122);
-    expect(maxDiff(tiled.data, whole.data)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(tiled.data, whole.data)).toBeLessThan(1e-6);
   });
 
   it('differs from the whole-image output when pad is smaller than the receptive field', async () => {
     const net = toyNet(4, 3);
     const img = randomImage(1, 40, 40, 7);
     const tiled = await runTiled(img, 3, net, { tile: 10, pad: 1 });
-    expect(maxDiff(tiled.data, net(img).data)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(tiled.data, net(img).data)).toBeGreaterThan(1e-3);
   });
 
   it('runs every tile at the same shape and reports progress', async () => {

@@ -2,10 +2,8 @@
 import { existsSync, mkdtempSync, promises as fsp, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register } from '../src/cli/upscale.js';
 import { encodeSafetensors, readSafetensors } from '../src/engine/safetensors.js';
 import { getOps } from '../src/engine/select.js';
@@ -18,9 +16,10 @@ import { loadModel } from '../src/models/load.js';
 import { predict } from '../src/models/infer.js';
 import { upscale, Upscaler } from '../src/upscale.js';
 import { formatSeconds, Progress } from '../src/upscale/progress.js';
+import { runCli } from './helpers/cli.js';
+import { cropRaw, maxAbsDiff } from './helpers/compare.js';
+import { shared } from './helpers/fixtures.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const shared = path.resolve(root, '../shared');
 const W4 = path.join(shared, 'reference/weights/imdn_x4.safetensors');
 const SET5 = path.join(shared, 'data/bench/Set5');
 const BIRD = path.join(SET5, 'LR_bicubic/X4/birdx4.png');
@@ -33,50 +32,9 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Run `lightsr upscale ARGS` in-process; returns the exit code (as bin/lightsr.js would) and the output. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const prevCode = process.exitCode;
-  process.exitCode = undefined;
-  let code: number;
-  try {
-    const program = new Command('lightsr').exitOverride();
-    register(program);
-    await program.parseAsync(['node', 'lightsr', 'upscale', ...args]);
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    stderr += `lightsr: ${(e as Error).message}\n`;
-    code = 1;
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    process.exitCode = prevCode;
-  }
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(register, ['upscale', ...args], env);
 
 const jsonLines = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** A w×h crop of an 8-bit RGB image file, as raw pixels. */
-async function cropRaw(file: string, left: number, top: number, width: number, height: number): Promise<RawImage> {
-  const { data } = await sharp(file).extract({ left, top, width, height }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width, height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Channel `c` of an interleaved image. */
 function plane(img: RawImage, c: number): number[] {

@@ -1,14 +1,15 @@
 // The model zoo: exact sizes, MACs, torch/tfjs agreement, training on torch, odd input sizes.
 import path from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOps } from '../src/engine/select.js';
 import { isTrainOps, type Ops, type Tensor, type TrainOps } from '../src/engine/ops.js';
 import { measureComplexity } from '../src/eval/complexity.js';
 import { getEntry, listEntries, type ModelEntry } from '../src/models/index.js';
 import { formatModelTable, modelTable } from '../src/cli/models.js';
+import { toPlanarRGB } from '../src/image/planar.js';
+import { cropRaw, maxAbsDiff } from './helpers/compare.js';
+import { shared } from './helpers/fixtures.js';
 
-const SHARED = path.resolve(import.meta.dirname, '../../shared');
 
 let torch: TrainOps;
 let tfjs: Ops;
@@ -42,12 +43,6 @@ function randomImage(seed: number, n: number): Float32Array {
 
 function input(ops: Ops, h: number, w: number, seed = 1): Tensor {
   return ops.tensor(randomImage(seed, 3 * h * w), [1, 3, h, w]);
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 const allFinite = (a: Float32Array) => a.every(Number.isFinite);
@@ -190,13 +185,9 @@ describe('every registered network', () => {
 
 describe('training', () => {
   it('shsr x2: a few Adam steps on a fixed crop reduce the L1 loss', async () => {
-    const crop = async (file: string, left: number, top: number, size: number) => {
-      const { data } = await sharp(file).extract({ left, top, width: size, height: size }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const planar = new Float32Array(3 * size * size);
-      for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) planar[c * size * size + i] = data[i * 3 + c]! / 255;
-      return torch.tensor(planar, [1, 3, size, size]);
-    };
-    const set5 = path.join(SHARED, 'data/bench/Set5');
+    const crop = async (file: string, left: number, top: number, size: number) =>
+      torch.tensor(toPlanarRGB(await cropRaw(file, left, top, size, size)).rgb.data, [1, 3, size, size]);
+    const set5 = path.join(shared, 'data/bench/Set5');
     const lr = await crop(path.join(set5, 'LR_bicubic/X2/butterflyx2.png'), 40, 40, 16);
     const hr = await crop(path.join(set5, 'HR/butterfly.png'), 80, 80, 32);
     torch.seed(3);
