@@ -3,38 +3,23 @@
 // The machine is shared, so the two sides alternate iteration by iteration and the best and median
 // times of each are reported; the ratio uses the best times.
 //   node bench/engine.bench.js [--threads 2] [--iters 15]
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTorchOps } from '../dist/backends/torch/index.js';
+import { median, numArg, pythonServer } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const threads = arg('threads', 2);
-const iters = arg('iters', 15);
+const threads = numArg('threads', 2);
+const iters = numArg('iters', 15);
 const warmup = 2;
 const [N, C, H, W] = [16, 64, 48, 48];
 const convFlop = 2 * N * C * H * W * C * 9; // multiply-adds ×2
 const gflops = (flop, ms) => flop / (ms * 1e6);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // --- PyTorch server ---
-const py = spawn('/usr/bin/python3', [path.join(here, 'engine.py'), '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
-const lines = readline.createInterface({ input: py.stdout })[Symbol.asyncIterator]();
-const nextLine = async () => {
-  const r = await lines.next();
-  if (r.done) throw new Error('bench/engine.py exited early');
-  return r.value;
-};
-const pyInfo = JSON.parse(await nextLine());
-const pyRun = async (pass) => {
-  py.stdin.write(`${pass}\n`);
-  return Number(await nextLine());
-};
+const py = await pythonServer(path.join(here, 'engine.py'), ['--threads', String(threads)]);
+const pyInfo = py.info;
+const pyRun = async (pass) => Number(await py.ask(pass));
 
 // --- lightsr ---
 const o = createTorchOps();
@@ -78,5 +63,5 @@ for (const [pass, flop, label] of [['fwd', convFlop, 'forward'], ['fwdbwd', 3 * 
   const cell = (best, med) => `${best.toFixed(1)} / ${med.toFixed(1)}`.padStart(20);
   console.log(`${label.padEnd(10)}  ${cell(ab, median(a))}  ${gflops(flop, ab).toFixed(1).padStart(7)}  ${cell(pb, median(p))}  ${gflops(flop, pb).toFixed(1).padStart(7)}   ${(pb / ab).toFixed(3)}`);
 }
-py.stdin.end();
+py.close();
 if (o.numTensors() !== 6) throw new Error(`tensor leak in the benchmark: ${o.numTensors()} live`);

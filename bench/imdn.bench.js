@@ -3,45 +3,28 @@
 // Runs alternate (ours, PyTorch, ours, PyTorch, …) so that load from other processes hits both alike;
 // each side is warmed up once per image; the median of `repeat` runs is reported.
 //   node bench/imdn.bench.js [--threads 2] [--repeat 3] [--scale 4]
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { getOps } from '../dist/engine/select.js';
 import '../dist/models/index.js';
 import { loadModel } from '../dist/models/load.js';
 import { predict } from '../dist/models/infer.js';
 import { readImageRGB } from '../dist/image/io.js';
+import { median, numArg, pythonServer } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shared = path.resolve(here, '../../shared');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const threads = arg('threads', 2);
-const repeat = arg('repeat', 3);
-const scale = arg('scale', 4);
+const threads = numArg('threads', 2);
+const repeat = numArg('repeat', 3);
+const scale = numArg('scale', 4);
 const weights = path.join(shared, `reference/weights/imdn_x${scale}.safetensors`);
 const lrDir = path.join(shared, `data/bench/Set5/LR_bicubic/X${scale}`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // PyTorch side: a persistent process answering one timed forward per image path.
-const py = spawn('/usr/bin/python3', [path.join(here, 'imdn.py'), weights, '-', String(scale), '--serve', '--threads', String(threads)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const lines = readline.createInterface({ input: py.stdout })[Symbol.asyncIterator]();
-const nextJson = async () => {
-  const { value, done } = await lines.next();
-  if (done) throw new Error('bench/imdn.py stopped (see its error above)');
-  return JSON.parse(value);
-};
-const pyInfo = await nextJson();
-const pyRun = async (file) => {
-  py.stdin.write(`${file}\n`);
-  return nextJson();
-};
+const py = await pythonServer(path.join(here, 'imdn.py'), [weights, '-', String(scale), '--serve', '--threads', String(threads)]);
+const pyInfo = py.info;
+const pyRun = async (file) => JSON.parse(await py.ask(file));
 
 const ops = await getOps('torch');
 ops.setThreads(threads);
@@ -82,7 +65,7 @@ for (const f of readdirSync(lrDir).filter((n) => /\.(png|bmp)$/i.test(n)).sort()
   sum.refCpu += pc;
   console.log([path.parse(f).name, `${lr.width}×${lr.height}`, o.toFixed(1), p.toFixed(1), (o / p).toFixed(3), oc.toFixed(0), pc.toFixed(0), (oc / pc).toFixed(3)].join('\t'));
 }
-py.stdin.end();
+py.close();
 model.dispose();
 console.log(['total', '', sum.ours.toFixed(1), sum.ref.toFixed(1), (sum.ours / sum.ref).toFixed(3), sum.oursCpu.toFixed(0), sum.refCpu.toFixed(0), (sum.oursCpu / sum.refCpu).toFixed(3)].join('\t'));
 console.log(`ratio lightsr / PyTorch = ${(sum.ours / sum.ref).toFixed(3)} wall, ${(sum.oursCpu / sum.refCpu).toFixed(3)} CPU time (lightsr includes the host↔tensor copies; CPU time is steadier on a busy machine)`);

@@ -13,20 +13,16 @@ import '../dist/models/index.js';
 import { resolveConfig } from '../dist/train/config.js';
 import { JsonlLog } from '../dist/train/progress.js';
 import { train } from '../dist/train/trainer.js';
+import { median, numArg } from './lib.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shared = path.resolve(here, '../../shared');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const threads = arg('threads', 2);
-const iters = arg('iters', 3);
-const rounds = arg('rounds', 2);
-const batch = arg('batch', 16);
-const patch = arg('patch', 192);
-const scale = arg('scale', 4);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const threads = numArg('threads', 2);
+const iters = numArg('iters', 3);
+const rounds = numArg('rounds', 2);
+const batch = numArg('batch', 16);
+const patch = numArg('patch', 192);
+const scale = numArg('scale', 4);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lightsr-train-bench-'));
 
 const ops = await getOps('torch');
