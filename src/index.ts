@@ -10,3 +10,5 @@ export { readImage, decodeImage, writeImage, toPlanarRGB, fromPlanar, readImageR
 export { imresize, imresizePlanar, modCrop } from './image/bicubic.js';
 export type { RawImage, PlanarImage } from './image/types.js';
 export * from './upscale.js';
+export { parsePth, findStateDict, toStateDict } from './io/pth.js';
+export { convertPth } from './cli/convert.js';

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Ship a finished training run as default weights: weights/<model>_x<s>.safetensors + .json card, with the
+// run's validation curve and Set5/Set14/B100 PSNR/SSIM measured by `lightsr eval` (same code path).
+//   node scripts/ship-weights.js RUN_DIR [--use ema|model]       (needs `npm run build` first)
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensorsSync, writeSafetensorsSync } from '../dist/engine/safetensors.js';
+import { runEval } from '../dist/cli/eval.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const runDir = args.find((a) => !a.startsWith('--'));
+const use = args.includes('--use') ? args[args.indexOf('--use') + 1] : 'ema';
+if (!runDir || !['ema', 'model'].includes(use)) {
+  console.error('usage: node scripts/ship-weights.js RUN_DIR [--use ema|model]');
+  process.exit(2);
+}
+const src = path.join(runDir, use === 'ema' ? 'model_ema.safetensors' : 'model.safetensors');
+if (!fs.existsSync(src) || !fs.existsSync(`${src}.json`)) {
+  console.error(`ship-weights: ${src} (+ .json card) not found: has the run validated at least once?`);
+  process.exit(1);
+}
+const card = JSON.parse(fs.readFileSync(`${src}.json`, 'utf8'));
+const name = `${card.architecture}_x${card.scale}`;
+const dst = path.join(root, 'weights', `${name}.safetensors`);
+
+// Learning curve: every validation of the run (raw and EMA weights), for docs/learning_curve.png.
+const curve = fs.readFileSync(path.join(runDir, 'log.jsonl'), 'utf8').split('\n').filter(Boolean)
+  .map((l) => JSON.parse(l)).filter((r) => r.type === 'val')
+  .map((r) => ({ iter: r.iter, psnr: r.psnr, ssim: r.ssim, psnr_ema: r.psnr_ema, ssim_ema: r.ssim_ema }));
+const summary = fs.existsSync(path.join(runDir, 'summary.json')) ? JSON.parse(fs.readFileSync(path.join(runDir, 'summary.json'), 'utf8')) : {};
+
+// Paths in the card relative to the repository, as a user of a checkout would type them.
+const rel = (p) => (typeof p === 'string' && path.isAbsolute(p) ? path.relative(root, p) : p);
+card.data.train_dir = rel(card.data.train_dir);
+if (card.validation) card.validation.dataset = rel(card.validation.dataset);
+
+fs.mkdirSync(path.dirname(dst), { recursive: true });
+const { tensors } = readSafetensorsSync(src);
+const tmpCard = { ...card, validation_curve: curve, run_summary: summary.status ? { status: summary.status, iterations: summary.iterations, wall_seconds: summary.wall_seconds, it_per_sec: summary.it_per_sec } : undefined };
+fs.writeFileSync(`${dst}.json.tmp`, JSON.stringify(tmpCard, null, 2));
+fs.renameSync(`${dst}.json.tmp`, `${dst}.json`);
+writeSafetensorsSync(dst, tensors, { format: 'lightsr-weights', architecture: card.architecture, scale: String(card.scale), weights: card.weights, iteration: String(card.iteration) });
+
+const data = ['Set5', 'Set14', 'B100'];
+console.error(`${name}: evaluating on ${data.join(', ')} …`);
+const rows = await runEval({ model: card.architecture, scales: [card.scale], data, weights: [dst] });
+tmpCard.benchmarks = {
+  command: `lightsr eval --model ${card.architecture} --scale ${card.scale} --data ${data.join(',')} --weights weights/${name}.safetensors`,
+  protocol: 'Y (BT.601, float), border = scale, SR quantised to uint8, LR = the datasets\' MATLAB bicubic files',
+  results: Object.fromEntries(rows[0].datasets.map((d) => [d.dataset, { psnr: +d.psnr.toFixed(4), ssim: +d.ssim.toFixed(5) }])),
+};
+fs.writeFileSync(`${dst}.json.tmp`, JSON.stringify(tmpCard, null, 2));
+fs.renameSync(`${dst}.json.tmp`, `${dst}.json`);
+console.log(JSON.stringify({ weights: path.relative(root, dst), ...tmpCard.benchmarks.results }));
