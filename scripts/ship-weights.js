@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Ship a finished training run as default weights: weights/<model>_x<s>.safetensors + .json card, with the
 // run's validation curve and Set5/Set14/B100 PSNR/SSIM measured by `lightsr eval` (same code path).
-//   node scripts/ship-weights.js RUN_DIR [--use ema|model]       (needs `npm run build` first)
+//   node scripts/ship-weights.js RUN_DIR [--use best|ema|model]   (needs `npm run build` first)
+// best (default): whichever of the raw and EMA weights scored higher in the run's own validation.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +12,14 @@ import { runEval } from '../dist/cli/eval.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const runDir = args.find((a) => !a.startsWith('--'));
-const use = args.includes('--use') ? args[args.indexOf('--use') + 1] : 'ema';
-if (!runDir || !['ema', 'model'].includes(use)) {
-  console.error('usage: node scripts/ship-weights.js RUN_DIR [--use ema|model]');
+const use = args.includes('--use') ? args[args.indexOf('--use') + 1] : 'best';
+if (!runDir || !['best', 'ema', 'model'].includes(use)) {
+  console.error('usage: node scripts/ship-weights.js RUN_DIR [--use best|ema|model]');
   process.exit(2);
 }
-const src = path.join(runDir, use === 'ema' ? 'model_ema.safetensors' : 'model.safetensors');
+const valPsnr = (f) => (fs.existsSync(`${f}.json`) ? JSON.parse(fs.readFileSync(`${f}.json`, 'utf8')).validation?.psnr ?? -Infinity : -Infinity);
+const [raw, ema] = ['model.safetensors', 'model_ema.safetensors'].map((f) => path.join(runDir, f));
+const src = use === 'model' ? raw : use === 'ema' ? ema : valPsnr(ema) >= valPsnr(raw) ? ema : raw;
 if (!fs.existsSync(src) || !fs.existsSync(`${src}.json`)) {
   console.error(`ship-weights: ${src} (+ .json card) not found: has the run validated at least once?`);
   process.exit(1);
