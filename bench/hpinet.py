@@ -1,43 +1,27 @@
 #!/usr/bin/python3
 """PyTorch baseline for bench/hpinet.bench.js: HPINet (spec §2) written from the spec in plain PyTorch (patch
-division by Python loops, as the released code does), weights read from safetensors with json + struct.
+division by Python loops, as the released code does), weights and the stdin/stdout serving loop from bench/imdn.py.
 
 usage: /usr/bin/python3 bench/hpinet.py WEIGHTS VARIANT SCALE --serve [--threads 2]
   prints {"torch", "threads"}, then answers one LR image path per stdin line with one JSON line
   {"ms", "cpu", "mean"} timing a single forward.
 """
 import argparse
-import json
-import struct
+import os
 import sys
-import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imdn import read_safetensors, serve  # noqa: E402
 
 VARIANTS = {
     'S': (40, 24, 72, [12, 16, 20, 24] * 2),
     'M': (56, 32, 100, [12, 16, 20, 24] * 2),
     'L': (64, 36, 128, [12, 14, 16, 20, 24] * 2),
 }
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        begin, end = info['data_offsets']
-        out[name] = torch.from_numpy(np.frombuffer(body[begin:end], dtype='<f4').reshape(info['shape']).copy())
-    return out
 
 
 def starts(length, p):
@@ -150,11 +134,6 @@ class HPINet(nn.Module):
         return base + self.last_conv(y)
 
 
-def load(path):
-    arr = np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr.transpose(2, 0, 1).copy()).unsqueeze(0)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('weights')
@@ -167,18 +146,7 @@ def main():
     model = HPINet(a.variant, a.scale)
     model.load_state_dict(read_safetensors(a.weights), strict=True)
     model.eval()
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
-    cache = {}
-    for line in sys.stdin:
-        path = line.strip()
-        if not path:
-            continue
-        x = cache.setdefault(path, load(path))
-        with torch.no_grad():
-            t0, c0 = time.perf_counter(), time.process_time()
-            y = model(x)
-            ms, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
-        print(json.dumps({'ms': ms, 'cpu': cpu, 'mean': float(y.mean())}), flush=True)
+    serve(model)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,9 @@
 // HPINet: parameter counts, official weight loading, parity with the official PyTorch outputs (torch and
 // tfjs), patch geometry, backend agreement, training backward (Gumbel path) and odd input sizes.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { register as evalCommand } from '../src/cli/eval.js';
+import { register as info } from '../src/cli/info.js';
 import type { Ops, Tensor, TrainOps } from '../src/engine/ops.js';
 import { getOps } from '../src/engine/select.js';
 import { readSafetensorsSync } from '../src/engine/safetensors.js';
@@ -12,10 +12,12 @@ import type { RawImage } from '../src/image/types.js';
 import { HPINET_VARIANTS, HPINet } from '../src/models/hpinet.js';
 import { getEntry } from '../src/models/index.js';
 import { PatchAxis, PatchGrid } from '../src/nn/patches.js';
+import { cliOutput } from './helpers/cli.js';
+import { compareToPng, maxAbsDiff } from './helpers/compare.js';
+import { readF32, referenceOutputs, referenceScores, referenceWeights, SET5, set5Lr, shared } from './helpers/fixtures.js';
 
-const shared = path.resolve(import.meta.dirname, '../../shared');
-const weightsFile = (tag: string) => path.join(shared, 'reference/weights', `hpinet_${tag}.safetensors`);
-const IMAGES = ['baby', 'bird', 'butterfly', 'head', 'woman'];
+const weightsFile = (tag: string) => referenceWeights(`hpinet_${tag}.safetensors`);
+const refDir = (tag: string) => referenceOutputs(`hpinet_${tag}`);
 
 let torch: TrainOps;
 let tfjs: Ops;
@@ -52,14 +54,7 @@ function planar(img: RawImage, h = img.height, w = img.width): Float32Array {
 }
 
 async function lr(name: string, scale: number): Promise<RawImage> {
-  return (await readImage(path.join(shared, `data/bench/Set5_matlab_lr/LR_bicubic/X${scale}/${name}x${scale}.bmp`))).image;
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
+  return (await readImage(set5Lr(name, scale))).image;
 }
 
 const rand = (n: number, seed: number) => {
@@ -158,8 +153,8 @@ describe('HPINet structure', () => {
 // subset for the M models (M x4 is also run on all of Set5 by the `lightsr eval` test below); the 24x24 float
 // check runs every image on torch, and on tfjs every image for M x4 and two for the others.
 const PARITY: [string, 'S' | 'M', number, string[], string[]][] = [
-  ['s_x4', 'S', 4, IMAGES, ['bird', 'woman']],
-  ['m_x4', 'M', 4, ['butterfly', 'woman'], IMAGES],
+  ['s_x4', 'S', 4, SET5, ['bird', 'woman']],
+  ['m_x4', 'M', 4, ['butterfly', 'woman'], SET5],
   ['m_x3', 'M', 3, ['butterfly', 'woman'], ['baby', 'head']],
   ['m_x2', 'M', 2, ['butterfly'], ['butterfly', 'woman']],
 ];
@@ -169,12 +164,11 @@ describe('HPINet parity with the official code', () => {
     it(`${tag}: top-left 24x24 crop, float output (torch; tfjs on ${tfjsImages.join(', ')})`, async () => {
       for (const ops of [torch, tfjs]) {
         const m = model(ops, v, s, tag);
-        for (const name of ops === tfjs ? tfjsImages : IMAGES) {
+        for (const name of ops === tfjs ? tfjsImages : SET5) {
           const x = planar(await lr(name, s), 24, 24);
           const y = run(ops, m, x, [1, 3, 24, 24]);
           expect(y.shape).toEqual([1, 3, 24 * s, 24 * s]);
-          const buf = readFileSync(path.join(shared, `reference/outputs/hpinet_${tag}/${name}_crop24_chw_f32.bin`));
-          const ref = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+          const ref = readF32(path.join(refDir(tag), `${name}_crop24_chw_f32.bin`));
           expect(maxAbsDiff(y.data, ref), `${ops.name} ${name}`).toBeLessThanOrEqual(1e-4);
         }
         m.dispose();
@@ -188,23 +182,11 @@ describe('HPINet parity with the official code', () => {
         const t0 = performance.now();
         const y = run(torch, m, planar(img), [1, 3, img.height, img.width]);
         const ms = performance.now() - t0;
-        const ref = (await readImage(path.join(shared, `reference/outputs/hpinet_${tag}/${name}.png`))).image;
-        const H = img.height * s;
-        const W = img.width * s;
-        expect([ref.height, ref.width]).toEqual([H, W]);
-        let same = 0;
-        let worst = 0;
-        for (let c = 0; c < 3; c++)
-          for (let i = 0; i < H * W; i++) {
-            const v8 = Math.round(Math.min(1, Math.max(0, y.data[c * H * W + i]!)) * 255);
-            const d = Math.abs(v8 - ref.data[i * ref.channels + c]!);
-            if (d === 0) same++;
-            worst = Math.max(worst, d);
-          }
-        const frac = same / (3 * H * W);
-        console.log(`hpinet ${tag} ${name} ${img.width}x${img.height}: ${(100 * frac).toFixed(4)}% equal, max diff ${worst}, ${ms.toFixed(0)} ms`);
-        expect(frac).toBeGreaterThanOrEqual(0.999);
-        expect(worst).toBeLessThanOrEqual(1);
+        const sr = { channels: 3, height: img.height * s, width: img.width * s, data: y.data };
+        const { equal, maxDiff } = await compareToPng(sr, path.join(refDir(tag), `${name}.png`));
+        console.log(`hpinet ${tag} ${name} ${img.width}x${img.height}: ${(100 * equal).toFixed(4)}% equal, max diff ${maxDiff}, ${ms.toFixed(0)} ms`);
+        expect(equal).toBeGreaterThanOrEqual(0.999);
+        expect(maxDiff).toBeLessThanOrEqual(1);
       }
       m.dispose();
     });
@@ -287,40 +269,19 @@ describe('HPINet behaviour', () => {
   });
 });
 
-/** Run one lightsr command in-process (as src/cli/main.ts does) and capture stdout. */
-async function cli(file: string, args: string[]): Promise<string> {
-  const mod = (await import(`../src/cli/${file}.ts`)) as { register(p: Command): void };
-  const program = new Command('lightsr').exitOverride();
-  mod.register(program);
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'lightsr', ...args]);
-  } finally {
-    spy.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
-
 describe('HPINet from the command line', () => {
   it('lightsr info hpinet-m --scale 4: params and MACs (conv+linear 80.3 G + attention 55.6 G)', async () => {
-    const out = await cli('info', ['info', 'hpinet-m', '--scale', '4']);
+    const out = await cliOutput(info, ['info', 'hpinet-m', '--scale', '4']);
     expect(out).toMatch(/params\s+895,659/);
     expect(out).toMatch(/MACs\s+135\.81 G for 1280×720 output/);
   });
 
   it('lightsr eval --model hpinet-m --scale 4 on Set5 gives 32.62/0.8998 (metrics.json within 0.005 dB)', async () => {
-    const out = await cli('eval', ['eval', '--model', 'hpinet-m', '--scale', '4', '--weights', weightsFile('m_x4'),
+    const out = await cliOutput(evalCommand, ['eval', '--model', 'hpinet-m', '--scale', '4', '--weights', weightsFile('m_x4'),
       '--data', path.join(shared, 'data/bench/Set5'), '--json']);
     const res = JSON.parse(out) as { results: { datasets: { psnr: number; ssim: number }[] }[] };
     const { psnr, ssim } = res.results[0]!.datasets[0]!;
-    const ref = (JSON.parse(readFileSync(path.join(shared, 'reference/outputs/hpinet_m_x4/metrics.json'), 'utf8')) as
-      { mean: { psnr_y: number; ssim_y: number } }).mean;
+    const ref = referenceScores('hpinet_m_x4').mean;
     expect(Math.abs(psnr - ref.psnr_y)).toBeLessThan(0.005);
     expect(Math.abs(ssim - ref.ssim_y)).toBeLessThan(0.0005);
     expect(`${psnr.toFixed(2)}/${ssim.toFixed(4)}`).toBe('32.62/0.8998');
