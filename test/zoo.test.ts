@@ -154,11 +154,14 @@ describe('every registered network', () => {
     }
   });
 
-  it.each(cases())('%s x%i: 1×1, 7×9 and 15×15 inputs give s× outputs', (_n, s, entry) => {
+  // 1×1, 7×9 and 15×15 at each network's largest scale; 7×9 at the others, whose code differs only in the
+  // upsampler and the final crop.
+  it.each(cases())('%s x%i: small odd inputs give s× outputs', (_n, s, entry) => {
     torch.seed(5);
     const m = entry.create(torch, s).eval();
+    const sizes = s === Math.max(...entry.scales) ? [[1, 1], [7, 9], [15, 15]] : [[7, 9]];
     try {
-      for (const [h, w] of [[1, 1], [7, 9], [15, 15]] as const) {
+      for (const [h, w] of sizes) {
         const y = torch.noGrad(() => torch.tidy(() => m.forward(input(torch, h, w))));
         expect(y.shape).toEqual([1, 3, h * s, w * s]);
         expect(allFinite(torch.readSync(y) as Float32Array)).toBe(true);
