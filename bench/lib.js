@@ -25,7 +25,10 @@ export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length
  */
 export async function pythonServer(script, args = []) {
   const name = `bench/${path.basename(script)}`;
-  const py = spawn('/usr/bin/python3', [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // Same OpenMP wait policy as lightsr (which sets PASSIVE unless told otherwise), so that neither side's idle
+  // threads spin on the cores while the other side runs.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+  const py = spawn('/usr/bin/python3', [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env });
   const lines = readline.createInterface({ input: py.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
