@@ -37,12 +37,13 @@ for (const s of scales) {
     const r = c.benchmarks.results;
     const p = paper[c.architecture]?.[s];
     if (p) lines.push(`| ×${s} | ${label(c.architecture)} (paper) | ${sets.map((d) => cell(p[d][0], p[d][1])).join(' | ')} | |`);
-    const hours = (c.wall_seconds / 3600).toFixed(1);
-    lines.push(`| ×${s} | **${label(c.architecture)} (ours)** | ${sets.map((d) => cell(r[d].psnr, r[d].ssim)).join(' | ')} | ${c.iteration} (${hours} h) |`);
+    const hours = ((c.total_wall_seconds ?? c.wall_seconds) / 3600).toFixed(1);
+    const rounds = c.rounds?.length > 1 ? `, ${c.rounds.length} rounds` : '';
+    lines.push(`| ×${s} | **${label(c.architecture)} (ours)** | ${sets.map((d) => cell(r[d].psnr, r[d].ssim)).join(' | ')} | ${c.total_iterations ?? c.iteration} (${hours} h${rounds}) |`);
   }
 }
 const cmds = cards.map((c) => `lightsr eval --model ${c.architecture} --scale ${c.scale} --data ${sets.join(',')} --weights weights/${c.file}`);
-const table = [...lines, '', 'Iterations are batches of 16 (HR patch 32·scale px); wall time is training time on 2 CPU cores. ×2/×3 start from the ×4 body at iteration 2000 (see docs/training.md).', '', 'Each "ours" row: `' + cmds.join('`; `') + '`.',
+const table = [...lines, '', 'Iterations are batches of 16 (HR patch 32·scale px), counted over all training rounds of the file (each round starts from the previous weights; its recipe is in the card\'s `rounds` and in docs/training.md); wall time is training time on 2 CPU cores. ×2/×3 first started from the ×4 body at iteration 2000.', '', 'Each "ours" row: `' + cmds.join('`; `') + '`.',
   `Bicubic rows: \`lightsr eval --model bicubic --scale ${scales.join(',')} --data ${sets.join(',')}\`.`].join('\n');
 
 const readme = path.join(root, 'README.md');

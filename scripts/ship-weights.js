@@ -3,6 +3,9 @@
 // run's validation curve and Set5/Set14/B100 PSNR/SSIM measured by `lightsr eval` (same code path).
 //   node scripts/ship-weights.js RUN_DIR [--use best|ema|model]   (needs `npm run build` first)
 // best (default): whichever of the raw and EMA weights scored higher in the run's own validation.
+// Rounds: when the run started (--init) from weights that have a card beside them (e.g. the shipped
+// weights/imdn_x4.safetensors), the new card continues that card's history: `rounds`, total iterations and wall
+// time, and one validation curve over all rounds (iterations counted from the first round).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,13 +41,34 @@ const summary = fs.existsSync(path.join(runDir, 'summary.json')) ? JSON.parse(fs
 const rel = (p) => (typeof p === 'string' && path.isAbsolute(p) ? path.relative(root, p) : p);
 card.data.train_dir = rel(card.data.train_dir);
 if (card.validation) card.validation.dataset = rel(card.validation.dataset);
+const initFile = card.recipe?.init;
+if (initFile) card.recipe.init = rel(initFile);
+
+// Earlier rounds of the same network and scale, from the card of the --init weights.
+const initCardFile = initFile ? `${initFile}.json` : null;
+const prev = initCardFile && fs.existsSync(initCardFile) ? JSON.parse(fs.readFileSync(initCardFile, 'utf8')) : null;
+const continues = prev && prev.architecture === card.architecture && prev.scale === card.scale;
+const roundOf = (c, n) => ({
+  round: n, iterations: c.iteration, wall_seconds: c.wall_seconds, init: c.recipe?.init ? path.basename(c.recipe.init) : null,
+  schedule: c.recipe?.schedule, patch_hr: c.data?.patch_hr, batch: c.data?.batch, seed: c.recipe?.seed,
+  set5_psnr: c.benchmarks?.results?.Set5?.psnr ?? c.validation?.psnr,
+});
+const prevRounds = continues ? prev.rounds ?? [roundOf(prev, 1)] : [];
+const offset = continues ? prev.total_iterations ?? prev.iteration : 0;
 
 fs.mkdirSync(path.dirname(dst), { recursive: true });
 const { tensors } = readSafetensorsSync(src);
-const tmpCard = { ...card, validation_curve: curve, run_summary: summary.status ? { status: summary.status, iterations: summary.iterations, wall_seconds: summary.wall_seconds, it_per_sec: summary.it_per_sec } : undefined };
+const history = {
+  rounds: [...prevRounds, roundOf(card, prevRounds.length + 1)],
+  total_iterations: offset + card.iteration,
+  total_wall_seconds: (continues ? prev.total_wall_seconds ?? prev.wall_seconds : 0) + card.wall_seconds,
+};
+const fullCurve = [...(continues ? prev.validation_curve ?? [] : []),
+  ...curve.map((v) => ({ ...v, iter: v.iter + offset, round: history.rounds.length }))];
+const tmpCard = { ...card, ...history, validation_curve: fullCurve, run_summary: summary.status ? { status: summary.status, iterations: summary.iterations, wall_seconds: summary.wall_seconds, it_per_sec: summary.it_per_sec } : undefined };
 fs.writeFileSync(`${dst}.json.tmp`, JSON.stringify(tmpCard, null, 2));
 fs.renameSync(`${dst}.json.tmp`, `${dst}.json`);
-writeSafetensorsSync(dst, tensors, { format: 'lightsr-weights', architecture: card.architecture, scale: String(card.scale), weights: card.weights, iteration: String(card.iteration) });
+writeSafetensorsSync(dst, tensors, { format: 'lightsr-weights', architecture: card.architecture, scale: String(card.scale), weights: card.weights, iteration: String(history.total_iterations) });
 
 const data = ['Set5', 'Set14', 'B100'];
 console.error(`${name}: evaluating on ${data.join(', ')} …`);
@@ -54,6 +78,7 @@ tmpCard.benchmarks = {
   protocol: 'Y (BT.601, float), border = scale, SR quantised to uint8, LR = the datasets\' MATLAB bicubic files',
   results: Object.fromEntries(rows[0].datasets.map((d) => [d.dataset, { psnr: +d.psnr.toFixed(4), ssim: +d.ssim.toFixed(5) }])),
 };
+history.rounds.at(-1).set5_psnr = tmpCard.benchmarks.results.Set5.psnr;
 fs.writeFileSync(`${dst}.json.tmp`, JSON.stringify(tmpCard, null, 2));
 fs.renameSync(`${dst}.json.tmp`, `${dst}.json`);
-console.log(JSON.stringify({ weights: path.relative(root, dst), ...tmpCard.benchmarks.results }));
+console.log(JSON.stringify({ weights: path.relative(root, dst), round: history.rounds.length, ...tmpCard.benchmarks.results }));
