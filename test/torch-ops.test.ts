@@ -502,6 +502,57 @@ describe('autograd controls', () => {
   });
 });
 
+/** Round to the nearest bfloat16 (ties to even), as a float32 value. */
+function bf16(v: number): number {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = ((u[0] + 0x7fff + ((u[0] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return f[0];
+}
+
+describe('bfloat16 autocast', () => {
+  test('conv2d runs on bf16-rounded operands, float32 returns outside, weights see updates between steps', () => {
+    o.tidy(() => {
+      const xa = rnd([2, 5, 7, 6], 41), wa = rnd([4, 5, 3, 3], 42), ba = rnd([4], 43);
+      const x = T(xa), w = T(wa), b = T(ba);
+      o.setRequiresGrad(w, true);
+      const conv = () => o.conv2d(x, w, b, { padding: 1 });
+      const round = (a: Arr): Arr => ({ shape: a.shape, data: a.data.map(bf16) });
+      // reference: exact conv of the bf16-rounded operands, output rounded to bf16 (accumulation is float32)
+      const ref = R.conv2d(round(xa), round(wa), round(ba), [1, 1], [1, 1], [1, 1], 1);
+      const y = o.autocast(conv);
+      const got = o.readSync(y);
+      let worst = 0, off32 = 0;
+      const exact = R.conv2d(xa, wa, ba, [1, 1], [1, 1], [1, 1], 1);
+      for (let i = 0; i < got.length; i++) {
+        worst = Math.max(worst, Math.abs(got[i] - ref.data[i]) / (Math.abs(ref.data[i]) + 1e-2));
+        off32 = Math.max(off32, Math.abs(got[i] - exact.data[i]));
+        expect(got[i]).toBe(bf16(got[i])); // the output itself is bfloat16
+      }
+      expect(worst).toBeLessThan(2 ** -7);
+      expect(off32).toBeGreaterThan(1e-3); // visibly not float32 arithmetic
+      expectClose(conv(), exact, 1e-5); // off again after autocast returns
+
+      // gradients of float32 weights: close to the float32 ones
+      o.backward(o.sum(o.mul(y, y)));
+      const g16 = Float32Array.from(o.readSync(o.grad(w)!));
+      o.zeroGrad([w]);
+      o.backward(o.sum(o.mul(conv(), conv())));
+      const g32 = o.readSync(o.grad(w)!);
+      const gmax = Math.max(...g32.map(Math.abs));
+      for (let i = 0; i < g32.length; i++) expect(Math.abs(g16[i] - g32[i])).toBeLessThan(0.02 * gmax);
+
+      // the bf16 copy of a weight is cached only within one autocast call: an update is seen by the next one
+      o.noGrad(() => o.copy_(w, o.mul(w, 2)));
+      const y2 = o.readSync(o.autocast(() => o.conv2d(x, w, null, { padding: 1 })));
+      const y1 = o.readSync(o.autocast(() => o.conv2d(x, o.mul(w, 0.5), null, { padding: 1 })));
+      for (let i = 0; i < y2.length; i++) expect(y2[i]).toBeCloseTo(2 * y1[i], 5);
+      expect(() => o.autocast(() => { throw new Error('x'); })).toThrow('x');
+      expectClose(conv(), R.conv2d(xa, { shape: wa.shape, data: wa.data.map((v) => 2 * v) }, ba, [1, 1], [1, 1], [1, 1], 1), 1e-5);
+    });
+  });
+});
+
 describe('optimizers', () => {
   /** float64 reference of PyTorch's Adam/AdamW update. */
   function refAdam(p0: number[], grads: (p: number[]) => number[], steps: number, lr: number, wd: number, decoupled: boolean): number[] {

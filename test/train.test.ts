@@ -128,7 +128,29 @@ describe('training', () => {
     expect(() => loadMatching(getEntry('rfdn').create(o, 2), path.join(shared, 'reference/weights/hpinet_m_x2.safetensors'))).toThrow(/no tensor matches/);
   });
 
+  it('--precision bf16: a run switched from fp32 on resume keeps learning and its card says when bf16 began', async () => {
+    const cfg = base('bf16', { itersPerEpoch: 15, epochs: 2, lr: 5e-4, seed: 3, maxIters: 15 });
+    expect((await train(o, cfg, quiet)).status).toBe('max_iters');
+    const cfg16 = resolveConfig({ ...cfg, maxIters: null, precision: 'bf16' });
+    if (!/\b(avx512_bf16|amx_bf16)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'))) {
+      // without native bf16 the option is refused before anything changes
+      await expect(train(o, cfg16, { ...quiet, resume: true })).rejects.toThrow(/AVX512-BF16 or AMX-BF16/);
+      return;
+    }
+    const s = await train(o, cfg16, { ...quiet, resume: true });
+    expect(s.status).toBe('finished');
+    const losses = JsonlLog.read(path.join(cfg.out, 'log.jsonl')).filter((r) => r.type === 'train').map((r) => r.loss as number);
+    expect(losses.length).toBe(30);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(losses.slice(-5))).toBeLessThan(0.6 * mean(losses.slice(0, 5)));
+    const card = JSON.parse(fs.readFileSync(path.join(cfg.out, 'model.safetensors.json'), 'utf8'));
+    expect(card.recipe.precision).toBe('fp32 to it 15, then bf16');
+    expect(card.iteration).toBe(30);
+  });
+
   it('rejects bad options with one clear message', () => {
+    expect(() => base('bad', { precision: 'fp16' as never })).toThrow(/--precision must be one of fp32, bf16/);
     expect(() => base('bad', { patchSize: 47 })).toThrow(/multiple of the scale/);
     expect(() => base('bad', { loss: 'l2' as never })).toThrow(/--loss/);
     expect(() => base('bad', { model: 'nope' })).toThrow(/unknown model/);

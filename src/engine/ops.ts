@@ -159,6 +159,9 @@ export interface TrainOps extends Ops {
   zeroGrad(ts: Tensor[]): void;
   /** Run fn with autograd recording disabled (inference mode). */
   noGrad<T>(fn: () => T): T;
+  /** Run fn with bfloat16 autocast (convolutions and matmuls in bf16, as torch.autocast('cpu')); weights and
+   *  their gradients stay float32. Outputs of fn may be bfloat16. */
+  autocast<T>(fn: () => T): T;
   /** Tensor that shares data but is cut from the graph. */
   detach(t: Tensor): Tensor;
   /** In-place copy of `src` into `dst` (no autograd), e.g. for EMA and weight loading. */

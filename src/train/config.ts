@@ -41,11 +41,17 @@ export interface TrainConfig {
   threads: number | null;
   /** Stop (with a checkpoint) once this many iterations are done in total; null = run all epochs. */
   maxIters: number | null;
+  /** Forward pass arithmetic: fp32, or bf16 autocast (weights, gradients and optimizer stay float32). */
+  precision: Precision;
 }
+
+export const PRECISIONS = ['fp32', 'bf16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** Options that may change when resuming (everything else must match the checkpoint). */
 export const RESUMABLE_OVERRIDES: (keyof TrainConfig)[] = [
   'epochs', 'valDir', 'valEvery', 'saveEvery', 'saveMinutes', 'logEvery', 'threads', 'maxIters',
+  'precision',
 ];
 
 export type PartialConfig = Partial<TrainConfig> & { model: string; scale: number; trainDir: string; out: string };
@@ -106,7 +112,9 @@ export function resolveConfig(p: PartialConfig): TrainConfig {
     logEvery: posInt(p.logEvery ?? 10, 'log_every'),
     threads: p.threads == null ? null : posInt(p.threads, 'threads'),
     maxIters: p.maxIters == null ? null : posInt(p.maxIters, 'max_iters'),
+    precision: (p.precision ?? 'fp32') as Precision,
   };
+  if (!PRECISIONS.includes(c.precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got '${String(p.precision)}'`);
   if (!(Number.isInteger(c.warmup) && c.warmup >= 0)) throw new Error(`--warmup must be a whole number of iterations ≥ 0`);
   if (!(c.minLr >= 0)) throw new Error('--min_lr must be ≥ 0');
   if (!(c.ssimWeight >= 0)) throw new Error('--ssim_weight must be ≥ 0');

@@ -107,6 +107,28 @@ export function loadMatching(model: SRModel, file: string): { loaded: number; sk
   return { loaded: sub.size, skipped };
 }
 
+/** The forward precision over the run, from the log's start/resume records: 'fp32', or e.g. 'fp32 to it 2500, then bf16'. */
+function precisionHistory(logFile: string): string {
+  const parts: string[] = [];
+  let last = '';
+  for (const r of JsonlLog.read(logFile)) {
+    if (r.type !== 'start' && r.type !== 'resume') continue;
+    const p = String((r.config as { precision?: string } | undefined)?.precision ?? 'fp32');
+    if (p !== last) parts.push(parts.length ? `to it ${String(r.iter)}, then ${p}` : p);
+    last = p;
+  }
+  return parts.join(' ');
+}
+
+/** bfloat16 autocast only pays on CPUs with native bf16 arithmetic; elsewhere it is slower than float32. */
+export function checkBf16Cpu(): void {
+  if (process.platform !== 'linux') return;
+  const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  if (!/\b(avx512_bf16|amx_bf16)\b/.test(info)) {
+    throw new Error('--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use --precision fp32');
+  }
+}
+
 export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = {}): Promise<TrainSummary> {
   const say = opts.log === null ? () => undefined : (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)));
   const files = runFiles(cfg.out);
@@ -120,6 +142,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     throw new Error(`${cfg.out} already holds a training run (last.safetensors); use --resume to continue it or choose another --out`);
   }
 
+  if (cfg.precision === 'bf16') checkBf16Cpu();
   if (cfg.threads) ops.setThreads(cfg.threads);
   const threads = ops.getThreads();
   ops.seed(cfg.seed);
@@ -189,9 +212,10 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     log.write({ type: 'start', iter: 0, time: new Date().toISOString(), threads, backend: ops.describe(), config: cfg, iters_per_epoch: ipe, total_iterations: total });
   }
   writeJsonAtomic(files.config, { ...cfg, iters_per_epoch: ipe, total_iterations: total });
+  const precision = precisionHistory(files.log);
   say(`${entry.name} ×${cfg.scale}: ${(model.numParams() / 1e3).toFixed(1)}K params; batch ${cfg.batchSize} × ${cfg.patchSize}px HR` +
     ` (${cfg.patchSize / cfg.scale}px LR); ${cfg.epochs} epochs × ${ipe} it = ${total} it; ${cfg.loss}; ` +
-    `${describeSchedule(sched, ipe)}${ema ? `; EMA ${cfg.ema}` : ''}; ${ops.describe()}`);
+    `${describeSchedule(sched, ipe)}${ema ? `; EMA ${cfg.ema}` : ''}; ${cfg.precision}; ${ops.describe()}`);
   if (sched.kind === 'step' && sched.stepIters && sched.stepIters >= total) {
     say(`note: the lr step (${cfg.lrStep} epochs) is beyond this run's ${cfg.epochs} epochs, so lr stays ${cfg.lr}; set --lr_step or --cosine`);
   }
@@ -231,6 +255,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     recipe: {
       loss: cfg.loss, ...(cfg.loss === 'l1+ssim' ? { ssim_weight: cfg.ssimWeight } : {}), optimizer: 'Adam (0.9, 0.999, eps 1e-8)',
       schedule: describeSchedule(sched, ipe), epochs: cfg.epochs, ema: cfg.ema, seed: cfg.seed, init: cfg.init,
+      precision,
     },
     validation: val && cfg.valDir
       ? { dataset: path.basename(cfg.valDir), iteration: val.iteration, psnr: val.psnr, ssim: val.ssim, protocol: 'Y channel, border = scale, MATLAB bicubic LR' }
@@ -303,9 +328,13 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     const value = ops.tidy(() => {
       const x = ops.tensor(b.lr, b.lrShape);
       const y = ops.tensor(b.hr, b.hrShape);
-      const outs = model.forwardAll ? model.forwardAll(x) : [model.forward(x)];
-      let l = loss.compute(outs[0], y);
-      for (let k = 1; k < outs.length; k++) l = ops.add(l, loss.compute(outs[k], y));
+      const forward = () => {
+        const outs = model.forwardAll ? model.forwardAll(x) : [model.forward(x)];
+        let l = loss.compute(outs[0], y);
+        for (let k = 1; k < outs.length; k++) l = ops.add(l, loss.compute(outs[k], y));
+        return l;
+      };
+      const l = cfg.precision === 'bf16' ? ops.autocast(forward) : forward();
       ops.backward(l);
       return (ops.readSync(l) as Float32Array)[0];
     });

@@ -281,6 +281,14 @@ function makeOps(): TrainOps {
         N.setGradEnabled(prev);
       }
     },
+    autocast<T>(fn: () => T): T {
+      const prev = N.setAutocast(true) as boolean;
+      try {
+        return fn();
+      } finally {
+        N.setAutocast(prev);
+      }
+    },
     detach: (t) => wrap(N.detach(h(t))),
     copy_: (dst, src) => N.copyInto(h(dst), h(src)),
     adam(params, opts: AdamOptions) {

@@ -2,6 +2,7 @@
 // The compute ops live in ops.cc, the optimizers in optim.cc.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
@@ -136,6 +137,18 @@ Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), prev);
 }
 
+// bfloat16 autocast on the CPU (torch.autocast('cpu')): convolutions and matmuls run in bf16, weights and their
+// gradients stay float32. Turning it off drops the cached bf16 copies of the weights (they change every step).
+// Returns the previous mode.
+Napi::Value setAutocast(const Napi::CallbackInfo& info) {
+  bool prev = at::autocast::is_cpu_enabled();
+  bool on = B(info[0]);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(on);
+  if (!on) at::autocast::clear_cache();
+  return Napi::Boolean::New(info.Env(), prev);
+}
+
 Napi::Value copyInto(const Napi::CallbackInfo& info) {
   at::NoGradGuard ng;
   T(info[0]).copy_(T(info[1]));
@@ -206,6 +219,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LSR_DEF(exports, grad);
   LSR_DEF(exports, zeroGrad);
   LSR_DEF(exports, setGradEnabled);
+  LSR_DEF(exports, setAutocast);
   LSR_DEF(exports, copyInto);
   LSR_DEF(exports, setThreads);
   LSR_DEF(exports, getThreads);
