@@ -3,8 +3,10 @@
 Adam β 0.9/0.999, eps 1e-8, lr 2e-4) on random [0,1] batches, timing each iteration (zero_grad, forward, loss,
 backward, step, loss.item()). The IMDN module is the one from bench/imdn.py (written from spec §1).
 
+--precision bf16 runs the forward pass and loss under torch.autocast('cpu', bfloat16), as `lightsr train --precision bf16`.
+
 Prints one JSON object: {"torch", "threads", "ms": [per-iteration wall ms], "cpu": [per-iteration CPU ms], "loss": [..]}.
-usage: /usr/bin/python3 bench/train.py [--scale 4] [--batch 16] [--patch 192] [--iters 5] [--threads 2] [--seed 0]
+usage: /usr/bin/python3 bench/train.py [--scale 4] [--batch 16] [--patch 192] [--iters 5] [--threads 2] [--seed 0] [--precision fp32|bf16]
 """
 import argparse
 import json
@@ -27,6 +29,7 @@ def main():
     ap.add_argument('--iters', type=int, default=5)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     a = ap.parse_args()
     if a.patch % a.scale:
         raise SystemExit(f'--patch {a.patch} must be a multiple of --scale {a.scale}')
@@ -42,14 +45,15 @@ def main():
         lr = F.avg_pool2d(hr, a.scale)  # any aligned input works for timing
         t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad()
-        loss = F.l1_loss(model(lr), hr)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.precision == 'bf16'):
+            loss = F.l1_loss(model(lr), hr)
         loss.backward()
         opt.step()
         losses.append(loss.item())
         ms.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
         assert lr.shape[-1] == lp
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'ms': ms, 'cpu': cpu, 'loss': losses}))
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'precision': a.precision, 'ms': ms, 'cpu': cpu, 'loss': losses}))
 
 
 if __name__ == '__main__':
