@@ -120,6 +120,16 @@ class TorchAdam implements Optimizer {
 let ops: TrainOps | null = null;
 
 /** The libtorch backend. Throws a clear Error when the addon is not built or cannot be loaded. */
+/** Run fn with a thread-local engine mode set (`set` returns the previous mode), restoring it afterwards. */
+function withMode<T>(set: (on: boolean) => unknown, on: boolean, fn: () => T): T {
+  const prev = set(on) as boolean;
+  try {
+    return fn();
+  } finally {
+    set(prev);
+  }
+}
+
 export function createTorchOps(): TrainOps {
   if (ops) return ops;
   loadNative();
@@ -273,22 +283,8 @@ function makeOps(): TrainOps {
       return g === null ? null : wrap(g);
     },
     zeroGrad: (ts) => N.zeroGrad(hs(ts)),
-    noGrad<T>(fn: () => T): T {
-      const prev = N.setGradEnabled(false) as boolean;
-      try {
-        return fn();
-      } finally {
-        N.setGradEnabled(prev);
-      }
-    },
-    autocast<T>(fn: () => T): T {
-      const prev = N.setAutocast(true) as boolean;
-      try {
-        return fn();
-      } finally {
-        N.setAutocast(prev);
-      }
-    },
+    noGrad: (fn) => withMode(N.setGradEnabled, false, fn),
+    autocast: (fn) => withMode(N.setAutocast, true, fn),
     detach: (t) => wrap(N.detach(h(t))),
     copy_: (dst, src) => N.copyInto(h(dst), h(src)),
     adam(params, opts: AdamOptions) {
