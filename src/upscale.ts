@@ -4,20 +4,23 @@
 // the network gets the same float range as for 8-bit). Alpha is upscaled separately with MATLAB bicubic and
 // re-attached; gray input gives gray output (BT.601 luma of the network's RGB); 16-bit input gives 16-bit
 // output (in PNG); EXIF orientation is applied on decode and the ICC profile is carried over unchanged.
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { getOps, type BackendName } from './engine/select.js';
 import type { Ops } from './engine/ops.js';
 import { imresizePlanar } from './image/bicubic.js';
-import { decodeImage, fromPlanar, readImage, toPlanarRGB, writeImage } from './image/io.js';
+import { decodeImage, formatFromPath, fromPlanar, probeImage, readFileBytes, toPlanarRGB, writeImage } from './image/io.js';
 import { planTiles, runTiled } from './image/tiling.js';
 import type { PlanarImage, RawImage } from './image/types.js';
 import { loadModel } from './models/load.js';
 import { predict } from './models/infer.js';
 import { getEntry, type SRModel } from './models/registry.js';
 import { GlobalStats, runTiledExact } from './upscale/exact.js';
+import { checkMaxPixels, checkSize, DEFAULT_MAX_PIXELS } from './upscale/limits.js';
 import { resolveWeights } from './upscale/weights.js';
 import './models/index.js';
 
+export { DEFAULT_MAX_PIXELS } from './upscale/limits.js';
 export { defaultWeightsPath, packageRoot, resolveWeights } from './upscale/weights.js';
 
 export const DEFAULT_MODEL = 'imdn';
@@ -54,6 +57,11 @@ export interface RunOptions {
    * the statistics are gathered over the whole image first (about 4× slower for IMDN when tiled).
    */
   exact?: boolean;
+  /**
+   * Refuse inputs or outputs with more pixels than this (default `DEFAULT_MAX_PIXELS`, 16383²; 0 = no limit),
+   * checked from the header before decoding.
+   */
+  maxPixels?: number;
   /** Cancels between tiles; the promise rejects with the signal's reason and nothing is written. */
   signal?: AbortSignal;
   onProgress?: (p: UpscaleProgress) => void;
@@ -134,10 +142,15 @@ export class Upscaler {
     const net = this.net;
     if (!net) throw new Error('this Upscaler has been disposed');
     const t0 = performance.now();
+    const maxPixels = checkMaxPixels(opts.maxPixels ?? DEFAULT_MAX_PIXELS);
     const out = typeof opts.output === 'string' ? { path: opts.output } : opts.output;
+    const format = out ? out.format ?? formatFromPath(out.path) : undefined;
     if (out) checkOutputPath(out, typeof input === 'string' ? input : undefined);
 
-    const { image, icc } = await load(input);
+    // Every limit is checked from the header, before decoding or running anything.
+    const src = await open(input);
+    checkSize(src.name, src.width, src.height, this.scale, maxPixels, format);
+    const { image, icc } = src.image ? { image: src.image, icc: undefined } : await decodeImage(src.bytes!, src.name, { maxPixels });
     const { rgb, alpha } = toPlanarRGB(image);
     const tile = opts.tile ?? DEFAULT_TILE;
     const pad = opts.tilePad ?? DEFAULT_TILE_PAD;
@@ -168,7 +181,7 @@ export class Upscaler {
       channels: result.channels, bitDepth: result.bitDepth, model: this.model, scale: this.scale, tiles,
     };
     if (out) {
-      await writeImage(out.path, result, { format: out.format, quality: out.quality, icc });
+      await writeImage(out.path, result, { format, quality: out.quality, icc, signal: opts.signal });
       return { ...info, output: out.path, seconds: (performance.now() - t0) / 1000 };
     }
     const r: UpscaleResult = { ...info, image: result, seconds: (performance.now() - t0) / 1000 };
@@ -195,10 +208,15 @@ export async function upscale(input: UpscaleInput, opts: UpscaleOptions = {}): P
   }
 }
 
-async function load(input: UpscaleInput): Promise<{ image: RawImage; icc?: Uint8Array }> {
-  if (typeof input === 'string') return readImage(input);
-  if (input instanceof Uint8Array) return decodeImage(input);
-  return { image: input };
+/** The input's name and size, with its bytes (files, buffers) or pixels (raw images); nothing decoded yet. */
+async function open(input: UpscaleInput): Promise<{ name: string; width: number; height: number; bytes?: Uint8Array; image?: RawImage }> {
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const name = typeof input === 'string' ? input : '<buffer>';
+    const bytes = typeof input === 'string' ? await readFileBytes(input) : input;
+    const { width, height } = await probeImage(bytes, name);
+    return { name, width, height, bytes };
+  }
+  return { name: '<pixels>', width: input.width, height: input.height, image: input };
 }
 
 /** Refuse to replace an input, or (without `overwrite`) any existing file. */
@@ -208,6 +226,13 @@ function checkOutputPath(out: OutputOptions, input?: string): void {
   }
   if (!out.overwrite && existsSync(out.path)) {
     throw new Error(`'${out.path}' already exists (pass --overwrite to replace it)`);
+  }
+  const dir = path.dirname(out.path);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`cannot write '${out.path}': the folder '${dir}' ${code === 'ENOENT' ? 'does not exist' : 'is not writable'}`);
   }
 }
 

@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
-  DEFAULT_MODEL, DEFAULT_SCALE, DEFAULT_TILE, DEFAULT_TILE_PAD, samePath, Upscaler, type OutputFormat, type UpscaleResult,
+  DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DEFAULT_SCALE, DEFAULT_TILE, DEFAULT_TILE_PAD, samePath, Upscaler, type OutputFormat, type UpscaleResult,
 } from '../upscale.js';
 import { planJobs, type CliFormat, type Job } from '../upscale/batch.js';
 import { Progress } from '../upscale/progress.js';
@@ -21,10 +21,11 @@ interface Opts {
   format?: string;
   quality?: string;
   overwrite?: boolean;
+  maxPixels: string;
   json?: boolean;
 }
 
-type Status = 'done' | 'skipped' | 'failed';
+type Status = 'done' | 'skipped' | 'failed' | 'cancelled';
 
 export function register(program: Command): void {
   program
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('-f, --format <fmt>', 'output format: png | jpg | webp (default: from the output name, or the input format)')
     .option('--quality <q>', 'JPEG/WebP quality 1–100 (default 95)')
     .option('--overwrite', 'replace existing outputs (inputs are never replaced)')
+    .option('--max-pixels <n>', 'refuse inputs or outputs with more pixels than this (checked before any work; 0 = no limit)', String(DEFAULT_MAX_PIXELS))
     .option('--json', 'print one JSON result per file on stdout')
     .action(async (input: string, opts: Opts) => {
       process.exitCode = await runUpscale(input, opts);
@@ -79,14 +81,20 @@ export async function runUpscale(input: string, opts: Opts): Promise<number> {
   const tilePad = int('--tile-pad', opts.tilePad, 0)!;
   const quality = int('--quality', opts.quality, 1, 100);
   const format = parseFormat(opts.format);
+  const maxPixels = int('--max-pixels', opts.maxPixels, 0)!;
 
   const plan = await planJobs(input, opts.output, format);
   if (plan.folder && plan.jobs.length === 0) throw new Error(`no images found in '${input}'`);
   const up = await Upscaler.create({ model: opts.model, scale, weights: opts.weights });
 
+  // First Ctrl-C / SIGTERM: stop after the current tile, write nothing more. A second one: stop at once.
   const ac = new AbortController();
-  const onSigint = () => ac.abort(new Error('cancelled (interrupted)'));
-  process.once('SIGINT', onSigint);
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort(new Error(`cancelled (${sig})`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const progress = new Progress(process.stderr, plan.jobs.length);
   let failed = 0;
   try {
@@ -105,21 +113,22 @@ export async function runUpscale(input: string, opts: Opts): Promise<number> {
           const fmt = formatFor(job.output, format);
           await fsp.mkdir(path.dirname(job.output), { recursive: true });
           result = await up.run(job.input, {
-            tile, tilePad, selfEnsemble: opts.selfEnsemble, exact: opts.exact, signal: ac.signal,
+            tile, tilePad, maxPixels, selfEnsemble: opts.selfEnsemble, exact: opts.exact, signal: ac.signal,
             output: { path: job.output, format: fmt, quality, overwrite: opts.overwrite },
             onProgress: (p) => progress.tile(p.tilesDone, p.tilesTotal, p.eta),
           });
         }
       } catch (err) {
-        status = 'failed';
+        status = ac.signal.aborted ? 'cancelled' : 'failed';
         error = err instanceof Error ? err.message : String(err);
-        failed++;
+        if (status === 'failed') failed++;
       }
       progress.endFile();
       report(progress, opts.json === true, job, status, result, error, (performance.now() - t0) / 1000);
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     progress.finish();
     up.dispose();
   }
@@ -158,6 +167,9 @@ function report(progress: Progress, json: boolean, job: Job, status: Status, r: 
   if (status === 'failed') {
     progress.finish();
     process.stderr.write(`lightsr: ${job.input}: ${error}\n`);
+  } else if (status === 'cancelled') {
+    progress.finish();
+    process.stderr.write(`lightsr: ${job.input}: cancelled, nothing written\n`);
   } else if (status === 'skipped') {
     progress.log(`skipped ${job.input}: '${job.output}' exists (--overwrite to redo)`);
   } else if (r) {

@@ -6,36 +6,30 @@ export function isBmp(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x42 && buf[1] === 0x4d; // 'BM'
 }
 
-/** Decode a BMP file. Throws an Error with a short reason (no file name) on bad data. */
-export function decodeBmp(buf: Uint8Array): RawImage {
+/** Width and height from a BMP header (no pixel data read); throws on a bad header. */
+export function bmpSize(buf: Uint8Array): { width: number; height: number; topDown: boolean } {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (!isBmp(buf) || buf.length < 26) throw new Error('truncated BMP header');
-  const dataOffset = dv.getUint32(10, true);
   const hdrSize = dv.getUint32(14, true);
   if (buf.length < 14 + Math.min(hdrSize, 40)) throw new Error('truncated BMP header');
+  if (hdrSize !== 12 && hdrSize < 40) throw new Error(`unsupported BMP header size ${hdrSize}`);
+  const width = hdrSize === 12 ? dv.getUint16(18, true) : dv.getInt32(18, true);
+  const h = hdrSize === 12 ? dv.getInt16(20, true) : dv.getInt32(22, true);
+  const height = Math.abs(h);
+  if (width <= 0 || height <= 0 || width > 1 << 16 || height > 1 << 16) throw new Error(`invalid BMP size ${width}x${h}`);
+  return { width, height, topDown: h < 0 };
+}
 
-  let width: number;
-  let height: number;
-  let bpp: number;
-  let compression = 0;
-  let colorsUsed = 0;
-  if (hdrSize === 12) {
-    // OS/2 BITMAPCOREHEADER
-    width = dv.getUint16(18, true);
-    height = dv.getInt16(20, true);
-    bpp = dv.getUint16(24, true);
-  } else if (hdrSize >= 40) {
-    width = dv.getInt32(18, true);
-    height = dv.getInt32(22, true);
-    bpp = dv.getUint16(28, true);
-    compression = dv.getUint32(30, true);
-    colorsUsed = dv.getUint32(46, true);
-  } else {
-    throw new Error(`unsupported BMP header size ${hdrSize}`);
-  }
-  const topDown = height < 0;
-  height = Math.abs(height);
-  if (width <= 0 || height <= 0 || width > 1 << 16 || height > 1 << 16) throw new Error(`invalid BMP size ${width}x${height}`);
+/** Decode a BMP file. Throws an Error with a short reason (no file name) on bad data. */
+export function decodeBmp(buf: Uint8Array): RawImage {
+  const { width, height, topDown } = bmpSize(buf); // validates the header
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dataOffset = dv.getUint32(10, true);
+  const hdrSize = dv.getUint32(14, true);
+  const core = hdrSize === 12; // OS/2 BITMAPCOREHEADER
+  const bpp = dv.getUint16(core ? 24 : 28, true);
+  const compression = core ? 0 : dv.getUint32(30, true);
+  const colorsUsed = core ? 0 : dv.getUint32(46, true);
 
   // Channel masks for BI_BITFIELDS (3) / BI_ALPHABITFIELDS (6); defaults for BI_RGB.
   let masks: [number, number, number, number] | null = null;

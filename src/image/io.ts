@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeBmp, isBmp } from './bmp.js';
+import { bmpSize, decodeBmp, isBmp } from './bmp.js';
 import { checkRaw, toPlanarRGB } from './planar.js';
 import { pngWithIcc } from './png-icc.js';
 import type { PlanarImage, RawImage } from './types.js';
@@ -29,6 +29,21 @@ export interface WriteOptions {
   lossless?: boolean;
   /** ICC profile to embed as is (from LoadedImage.icc). */
   icc?: Uint8Array;
+  /** Checked just before the file is put in place: once aborted, nothing is written. */
+  signal?: AbortSignal;
+}
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this (default: sharp's limit, 16383²). */
+  maxPixels?: number;
+}
+
+/** What the header says, before anything is decoded. */
+export interface ImageHeader {
+  /** Size after EXIF orientation. */
+  width: number;
+  height: number;
+  format: ImageFormat | string;
 }
 
 const fail = (file: string, why: string) => new Error(`cannot read image '${file}': ${why}`);
@@ -45,19 +60,52 @@ function sniff(b: Uint8Array): ImageFormat | null {
 }
 
 /** Decode an image file. Keeps gray / gray+alpha / RGB / RGBA and 16-bit depth; applies EXIF orientation. */
-export async function readImage(file: string): Promise<LoadedImage> {
-  let buf: Buffer;
+export async function readImage(file: string, opts: DecodeOptions = {}): Promise<LoadedImage> {
+  return decodeImage(await readFileBytes(file), file, opts);
+}
+
+/** The bytes of an image file, with the usual failures worded for the user. */
+export async function readFileBytes(file: string): Promise<Buffer> {
   try {
-    buf = await fsp.readFile(file);
+    return await fsp.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw fail(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message);
   }
-  return decodeImage(buf, file);
 }
 
+/** Size and format from the header alone (nothing is decoded): limits can be checked before any work. */
+export async function probeImage(buf: Uint8Array, name = '<buffer>'): Promise<ImageHeader> {
+  if (buf.length === 0) throw fail(name, 'the file is empty (0 bytes)');
+  if (isBmp(buf)) {
+    try {
+      const { width, height } = bmpSize(buf);
+      return { width, height, format: 'bmp' };
+    } catch (err) {
+      throw fail(name, `corrupt or unsupported BMP (${(err as Error).message})`);
+    }
+  }
+  const meta = await metadata(buf, name);
+  if (!(meta.width! > 0 && meta.height! > 0)) throw fail(name, 'the header has no image size');
+  const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 transpose
+  return { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height!, format: formatName(meta) };
+}
+
+async function metadata(buf: Uint8Array, name: string): Promise<sharp.Metadata> {
+  try {
+    return await sharp(asBuffer(buf)).metadata();
+  } catch (err) {
+    const kind = sniff(buf);
+    if (kind) throw fail(name, `corrupt or truncated ${kind.toUpperCase()} data (${(err as Error).message.split('\n')[0]})`);
+    throw fail(name, 'not a supported image (PNG, JPEG, WebP, TIFF or BMP expected)');
+  }
+}
+
+const asBuffer = (buf: Uint8Array) => Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+const formatName = (meta: sharp.Metadata) => (meta.format === 'jpg' ? 'jpeg' : meta.format ?? 'unknown');
+
 /** Decode an in-memory file; `name` is used in error messages. */
-export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<LoadedImage> {
+export async function decodeImage(buf: Uint8Array, name = '<buffer>', opts: DecodeOptions = {}): Promise<LoadedImage> {
   if (buf.length === 0) throw fail(name, 'the file is empty (0 bytes)');
   if (isBmp(buf)) {
     try {
@@ -66,14 +114,11 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<L
       throw fail(name, `corrupt or unsupported BMP (${(err as Error).message})`);
     }
   }
-  const input = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(input).metadata();
-  } catch (err) {
-    const kind = sniff(buf);
-    if (kind) throw fail(name, `corrupt or truncated ${kind.toUpperCase()} data (${(err as Error).message.split('\n')[0]})`);
-    throw fail(name, 'not a supported image (PNG, JPEG, WebP, TIFF or BMP expected)');
+  const input = asBuffer(buf);
+  const meta = await metadata(buf, name);
+  const limit = opts.maxPixels;
+  if (limit !== undefined && meta.width! * meta.height! > limit) {
+    throw fail(name, `${meta.width}×${meta.height} is over the limit of ${limit} pixels`);
   }
   try {
     const sixteen = meta.depth === 'ushort';
@@ -82,7 +127,7 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<L
     // sharp's 8-bit 'b-w' output drops alpha, so gray+alpha is decoded as RGBA and folded back below.
     const grayAlpha8 = !colour && !sixteen && alpha;
     const space = colour || grayAlpha8 ? (sixteen ? 'rgb16' : 'srgb') : sixteen ? 'grey16' : 'b-w';
-    const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: meta.space !== 'cmyk', failOn: 'warning' })
+    const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: meta.space !== 'cmyk', failOn: 'warning', limitInputPixels: limit === undefined ? true : Number.isFinite(limit) ? limit : false })
       .toColourspace(space)
       .raw({ depth: sixteen ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
@@ -98,7 +143,7 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<L
     }
     if (pixels.length !== info.width * info.height * channels) throw new Error('decoded size mismatch');
     const image: RawImage = { width: info.width, height: info.height, channels, bitDepth: sixteen ? 16 : 8, data: pixels };
-    const out: LoadedImage = { image, format: meta.format === 'jpg' ? 'jpeg' : meta.format ?? 'unknown' };
+    const out: LoadedImage = { image, format: formatName(meta) };
     if (meta.icc && meta.space !== 'cmyk') out.icc = new Uint8Array(meta.icc);
     return out;
   } catch (err) {
@@ -106,7 +151,8 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>'): Promise<L
   }
 }
 
-function formatFromPath(file: string): 'png' | 'jpeg' | 'webp' {
+/** Encoder format from an output file's extension; throws for other extensions. */
+export function formatFromPath(file: string): 'png' | 'jpeg' | 'webp' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.png') return 'png';
   if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
@@ -125,13 +171,15 @@ export async function encodeImage(img: RawImage, format: 'png' | 'jpeg' | 'webp'
   const sixteen = src.bitDepth === 16;
   // A Uint16Array tells sharp the samples are 16-bit.
   const raw = sixteen ? src.data : Buffer.from(src.data.buffer, src.data.byteOffset, src.data.byteLength);
-  const s = sharp(raw, { raw: { width: src.width, height: src.height, channels: src.channels } })
+  // Our callers check output sizes up front; sharp's own input-pixel limit must not refuse raw pixels at the end.
+  const s = sharp(raw, { raw: { width: src.width, height: src.height, channels: src.channels }, limitInputPixels: false })
     .toColourspace(sixteen ? (gray ? 'grey16' : 'rgb16') : gray ? 'b-w' : 'srgb');
   let png = await s.png({ compressionLevel: 6 }).toBuffer();
+  const unlimited = { ignoreIcc: true, limitInputPixels: false } as const;
   if (opts.icc) png = pngWithIcc(png, opts.icc);
   if (format === 'png') return png;
   // Re-encode from the tagged PNG so sharp carries the profile over unchanged (no colour conversion).
-  const t = sharp(png, { ignoreIcc: true }).keepIccProfile();
+  const t = sharp(png, unlimited).keepIccProfile();
   return format === 'jpeg'
     ? t.jpeg({ quality, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' }).toBuffer()
     : t.webp({ quality, lossless: opts.lossless ?? false }).toBuffer();
@@ -141,17 +189,22 @@ export async function encodeImage(img: RawImage, format: 'png' | 'jpeg' | 'webp'
 export async function writeImage(file: string, img: RawImage, opts: WriteOptions = {}): Promise<void> {
   const format = opts.format ?? formatFromPath(file);
   const data = await encodeImage(img, format, opts);
-  await writeFileAtomic(file, data);
+  await writeFileAtomic(file, data, opts.signal);
 }
 
-export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await fsp.writeFile(tmp, data);
-    await fsp.rename(tmp, file);
+    if (!signal?.aborted) await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw new Error(`cannot write '${file}': ${(err as Error).message}`);
+  }
+  if (signal?.aborted) {
+    await fsp.rm(tmp, { force: true });
+    signal.throwIfAborted();
   }
 }
 

@@ -131,13 +131,31 @@ export async function runTiled(img: PlanarImage, scale: number, run: TileRunner,
       } else if (sr.channels !== channels) {
         throw new Error(`the network returned ${sr.channels} channels for one tile and ${channels} for another`);
       }
+      checkFinite(sr, `tile ${done + 1} of ${grid.count} (LR x ${x0}, y ${y0})`);
       accumulate(out, H, W, sr, y0 * scale, x0 * scale, wy[j], wx[i]);
       done++;
       opts.onTile?.(done, grid.count);
-      if (done < grid.count) opts.signal?.throwIfAborted();
+      if (done < grid.count) await yieldToEvents(opts.signal);
     }
   }
   return { channels, height: H, width: W, data: out! };
+}
+
+/**
+ * Let the event loop run (signal handlers, worker messages) between tiles, then stop if cancelled.
+ * Network forwards are synchronous, so without this a cancel would be seen only after the last tile.
+ */
+export async function yieldToEvents(signal?: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  signal?.throwIfAborted();
+}
+
+/** Throws when a network output holds NaN or ±Inf (corrupt weights or a numerical blow-up): never a black image. */
+export function checkFinite(t: PlanarImage, where: string): void {
+  const d = t.data;
+  let bad = 0;
+  for (let k = 0; k < d.length; k++) if (!Number.isFinite(d[k])) bad++;
+  if (bad > 0) throw new Error(`the network produced ${bad} non-finite values (NaN/Inf) in ${where}; the weights are probably corrupt`);
 }
 
 function accumulate(out: Float32Array, H: number, W: number, t: PlanarImage, Y0: number, X0: number, wy: Float32Array, wx: Float32Array): void {

@@ -17,7 +17,7 @@
 import type { Ops, Tensor } from '../engine/ops.js';
 import { dihedral } from '../image/dihedral.js';
 import type { PlanarImage } from '../image/types.js';
-import { cropPlanar, planTiles, runTiled, type AxisPlan, type TileOptions, type TileRunner } from '../image/tiling.js';
+import { cropPlanar, planTiles, runTiled, yieldToEvents, type AxisPlan, type TileOptions, type TileRunner } from '../image/tiling.js';
 import type { SRModel } from '../models/registry.js';
 
 type Kind = 'mean' | 'variance';
@@ -121,7 +121,7 @@ export class GlobalStats {
       let totals: { kind: Kind; sum: Float64Array; sq: Float64Array }[] | null = null;
       for (let j = 0; j < ys.length; j++) {
         for (let i = 0; i < xs.length; i++) {
-          opts.signal?.throwIfAborted();
+          await yieldToEvents(opts.signal);
           const [y0, y1] = ys[j];
           const [x0, x1] = xs[i];
           const sy = grid.ys.starts[j];
