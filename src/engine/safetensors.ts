@@ -1,10 +1,13 @@
 // Safetensors reader/writer (https://huggingface.co/docs/safetensors): 8-byte little-endian header length,
 // a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {string: string}}, then the
 // raw little-endian data. We write F32; we read F32/F16/BF16/F64, converting to float32.
+// Reading refuses, with one message naming the file, anything malformed (the tensors must tile the data section
+// exactly; no name twice) and any NaN/Inf value: every way weights enter lightsr (loadModel, --init, --resume,
+// the web page) reads through parseSafetensors.
 //
 // The codec (`parseSafetensors`, `encodeSafetensors`) is pure and works in browsers; the file functions use
 // Node's fs, fetched at call time so that bundlers never see a static `node:fs` import.
-import { type StateDict, fmtShape, numel } from './host.js';
+import { type StateDict, assertFinite, fmtShape, numel } from './host.js';
 
 export interface SafetensorsFile {
   tensors: StateDict;
@@ -34,12 +37,17 @@ export function parseSafetensors(input: Uint8Array, name = '<buffer>'): Safetens
   if (8 + headerLen > bytes.length) fail(`header length ${headerLen} goes beyond the end of the file (${bytes.length} bytes)`);
 
   let header: unknown;
+  let headerText = '';
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    header = JSON.parse(headerText);
   } catch (e) {
     fail(`header is not valid UTF-8 JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  // JSON.parse keeps the last of repeated keys silently; a file naming a tensor twice is ambiguous.
+  const repeated = repeatedKey(headerText);
+  if (repeated) fail(repeated.top ? `tensor "${repeated.key}" is listed twice in the header` : `the header repeats the key "${repeated.key}" inside one entry`);
   const entries = header as Record<string, unknown>;
 
   const metadata: Record<string, string> = {};
@@ -54,11 +62,11 @@ export function parseSafetensors(input: Uint8Array, name = '<buffer>'): Safetens
 
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
-  const spans: { key: string; begin: number; end: number }[] = [];
-  const tensors: StateDict = new Map();
+  // Check the whole header before decoding anything.
+  const specs: { key: string; dt: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [key, raw] of Object.entries(entries)) {
     if (key === '__metadata__') continue;
-    if (typeof raw !== 'object' || raw === null) fail(`entry "${key}" is not an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`entry "${key}" is not an object`);
     const { dtype, shape, data_offsets: offs } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string') fail(`tensor "${key}" has no dtype`);
     const dt = dtype as string;
@@ -81,16 +89,63 @@ export function parseSafetensors(input: Uint8Array, name = '<buffer>'): Safetens
     if (end > dataLen) {
       fail(`data is truncated or offsets are out of range: tensor "${key}" needs bytes [${begin}, ${end}) but the data section has ${dataLen} bytes`);
     }
-    spans.push({ key, begin, end });
-    tensors.set(key, { shape: [...shp], data: decode(bytes.subarray(dataStart + begin, dataStart + end), dt) });
+    specs.push({ key, dt, shape: shp, begin, end });
   }
 
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < spans.length; i++) {
-    const p = spans[i - 1], s = spans[i];
-    if (s.begin < p.end) fail(`tensors "${p.key}" [${p.begin}, ${p.end}) and "${s.key}" [${s.begin}, ${s.end}) overlap`);
+  // The tensors must tile the data section exactly: no overlap, no gap, nothing after the last one.
+  const spans = [...specs].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if (s.begin < at) {
+      const p = spans[i - 1];
+      fail(`tensors "${p.key}" [${p.begin}, ${p.end}) and "${s.key}" [${s.begin}, ${s.end}) overlap`);
+    }
+    if (s.begin > at) fail(`bytes [${at}, ${s.begin}) of the data section belong to no tensor (before "${s.key}")`);
+    at = s.end;
+  }
+  if (at !== dataLen) fail(`${dataLen - at} bytes after the last tensor belong to no tensor (the data section has ${dataLen} bytes, the tensors cover ${at})`);
+
+  const tensors: StateDict = new Map();
+  for (const { key, dt, shape, begin, end } of specs) {
+    const data = decode(bytes.subarray(dataStart + begin, dataStart + end), dt);
+    assertFinite(name, key, data, dt === 'F64' ? ', or beyond the float32 range' : '');
+    tensors.set(key, { shape: [...shape], data });
   }
   return { tensors, metadata };
+}
+
+/** The first key that one object of `text` (valid JSON) holds twice; `top`: in the outermost object. */
+function repeatedKey(text: string): { key: string; top: boolean } | undefined {
+  const open: (Set<string> | null)[] = []; // the keys seen in each open object (null: an array)
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const keys = open[open.length - 1];
+      if (keyNext && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return { key, top: open.length === 1 };
+        keys.add(key);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      open.push(new Set());
+      keyNext = true;
+    } else if (c === '[') {
+      open.push(null);
+      keyNext = false;
+    } else if (c === '}' || c === ']') {
+      open.pop();
+      keyNext = false;
+    } else if (c === ',') {
+      keyNext = open[open.length - 1] !== null;
+    }
+  }
+  return undefined;
 }
 
 function decode(b: Uint8Array, dtype: string): Float32Array {

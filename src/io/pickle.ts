@@ -17,6 +17,9 @@ export interface PickleHooks {
   persistentLoad(pid: unknown): unknown;
 }
 
+/** LONG4 integers longer than this are refused (torch writes at most 10 bytes, for its magic number). */
+const MAX_LONG_BYTES = 64;
+
 export const isTuple = (v: unknown): v is readonly unknown[] => Array.isArray(v) && Object.isFrozen(v);
 const tuple = (items: unknown[]): readonly unknown[] => Object.freeze(items);
 
@@ -64,7 +67,7 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks): 
   };
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) return fail('a GLOBAL name has no end of line');
+    if (end < 0) throw new Error(`pickle is truncated: the GLOBAL name at byte ${opAt} has no end of line before the end of the file`);
     const s = latin1.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
@@ -145,9 +148,12 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks): 
       case 0x8a: // LONG1
         stack.push(long(take(u8())));
         break;
-      case 0x8b: // LONG4
-        stack.push(long(take(i32())));
+      case 0x8b: { // LONG4 (decoding is quadratic in the length: a huge one would hang)
+        const n = i32();
+        if (n > MAX_LONG_BYTES) fail(`a ${n}-byte integer (a state_dict needs at most 8 bytes)`);
+        stack.push(long(take(n)));
         break;
+      }
       case 0x47: // BINFLOAT (big-endian double)
         need(8);
         stack.push(view.getFloat64(pos, false));
@@ -214,7 +220,8 @@ export function unpickle(bytes: Uint8Array, start: number, hooks: PickleHooks): 
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        asList(top()).push(...items);
+        const list = asList(top());
+        for (const v of items) list.push(v); // push(...items) overflows the call stack for long lists
         break;
       }
       case 0x7d: // EMPTY_DICT

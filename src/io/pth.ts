@@ -7,7 +7,7 @@
 //     persistent ids plus view metadata), the list of storage keys — then each storage as an int64 element
 //     count and its raw bytes.
 // Pure: works on bytes in memory.
-import type { StateDict } from '../engine/host.js';
+import { countNonFinite, type StateDict } from '../engine/host.js';
 import { halfToFloat } from '../engine/safetensors.js';
 import { isTuple, unpickle, type PickleHooks } from './pickle.js';
 import { entryData, isZip, readZip } from './zip.js';
@@ -225,6 +225,11 @@ class TorchUnpickler implements PickleHooks {
     if (n > 0 && last >= s.numel) {
       throw new Error(`pickle is corrupt: a tensor of size [${size.join(', ')}] at offset ${offset} reaches element ${last} of a ${s.numel}-element storage`);
     }
+    // More elements than its storage means overlapping (e.g. stride-0, expanded) views: a few bytes could
+    // describe billions of values. Saved weights never need them.
+    if (n > s.numel) {
+      throw new Error(`refusing to load: a tensor of size [${size.join(', ')}] (${n} values) repeats the ${s.numel} values of its storage (an expanded view); save the state_dict with contiguous tensors`);
+    }
     return new PthTensor(s, offset, [...size], [...stride]);
   }
 }
@@ -398,6 +403,10 @@ export function toStateDict(dict: Map<string, PthTensor>): Converted {
         continue;
       }
       throw new Error(`tensor ${name} has dtype ${t.dtype}; only floating-point weights can be converted`);
+    }
+    const n = countNonFinite(t.data);
+    if (n) {
+      throw new Error(`tensor '${name}' has ${n} non-finite value${n === 1 ? '' : 's'} (NaN/Inf${t.dtype === 'float64' ? ', or beyond the float32 range' : ''}); the file is corrupt or from a diverged training run`);
     }
     tensors.set(out, { shape: [...t.shape], data: t.data });
   }

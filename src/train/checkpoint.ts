@@ -4,7 +4,7 @@
 // a checkpoint is either the old one or the new one, never a mix.
 import fs from 'node:fs';
 import type { DType, Tensor, TrainOps } from '../engine/ops.js';
-import type { HostTensor, StateDict } from '../engine/host.js';
+import { type HostTensor, NonFiniteWeightsError, type StateDict } from '../engine/host.js';
 import { readSafetensorsSync, writeSafetensorsSync } from '../engine/safetensors.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -82,7 +82,14 @@ export function saveCheckpoint(file: string, c: CheckpointData): void {
 
 export function loadCheckpoint(file: string): CheckpointData {
   if (!fs.existsSync(file)) throw new Error(`no checkpoint to resume from: ${file} does not exist`);
-  const { tensors, metadata } = readSafetensorsSync(file);
+  let read;
+  try {
+    read = readSafetensorsSync(file);
+  } catch (e) {
+    if (!(e instanceof NonFiniteWeightsError)) throw e;
+    throw new Error(`cannot resume: ${e.message}; start the run again with a lower --lr (or from good weights with --init)`);
+  }
+  const { tensors, metadata } = read;
   const raw = metadata[META_KEY];
   if (!raw) throw new Error(`${file} is not a lightsr training checkpoint (no "${META_KEY}" metadata)`);
   let state: TrainState;
