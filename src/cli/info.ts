@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { getEntry } from '../models/index.js';
 import { measureComplexity, type Complexity } from '../eval/complexity.js';
+import { getOps } from '../engine/select.js';
 
 function parseSize(text: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/i.exec(text.trim());
@@ -26,11 +27,11 @@ export function formatComplexity(c: Complexity, target: { width: number; height:
 export function register(program: Command): void {
   program
     .command('info')
-    .description('parameters and MACs of a network (MACs counted for a 1280×720 output, conv + linear + matmul)')
+    .description('parameters and MACs of a network (MACs counted for a 1280×720 output, conv + linear + matmul), and the engine that runs it')
     .argument('<model>', 'network name (see `lightsr models`)')
     .option('-s, --scale <n>', 'one scale (default: every scale the network has)')
     .option('--output <WxH>', 'output size the MACs are counted for', '1280x720')
-    .action((name: string, opts: { scale?: string; output: string }) => {
+    .action(async (name: string, opts: { scale?: string; output: string }) => {
       const entry = getEntry(name);
       const target = parseSize(opts.output);
       let scales = entry.scales;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
       }
       const lines = [`${entry.name}: ${entry.title}`, `scales: ${entry.scales.map((s) => `×${s}`).join(', ')}`];
       for (const s of scales) lines.push(formatComplexity(measureComplexity(entry.name, s, target), target));
+      lines.push(`engine: ${(await getOps()).describe()}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isTrainOps } from '../engine/ops.js';
-import { fallbackReason, getOps } from '../engine/select.js';
+import { getOps, resolveBackend } from '../engine/select.js';
 import '../models/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { type PartialConfig, RESUMABLE_OVERRIDES, resolveConfig, type TrainConfig } from '../train/config.js';
@@ -82,10 +82,9 @@ export function register(program: Command): void {
         cfg = resolveConfig(partial as PartialConfig);
       }
 
-      const ops = await getOps();
-      if (!isTrainOps(ops)) {
-        throw new Error(`training needs the torch backend (libtorch addon)${fallbackReason ? `: ${fallbackReason}` : ''}`);
-      }
+      if (resolveBackend() === 'tfjs') throw new Error('training needs the torch backend, but tfjs was chosen (use --backend torch or auto)');
+      const ops = await getOps('torch'); // auto included: training has no tfjs fallback
+      if (!isTrainOps(ops)) throw new Error('training needs the torch backend (libtorch addon)');
       const s = await train(ops, cfg, { resume: Boolean(o.resume) });
       if (s.status === 'stopped') process.exitCode = 130;
       if (o.json) {

@@ -1,31 +1,72 @@
+// Backend choice, one policy for the library and the CLI:
+// an explicit name (API option or --backend) > env LIGHTSR_BACKEND > 'auto'. Unknown names are errors.
+// 'auto' prefers torch and falls back to tfjs (the reason is kept and announced to onFallback listeners);
+// an explicit backend that cannot be loaded is an error that says why and how to fix it.
 import type { Ops } from './ops.js';
 
-export type BackendName = 'torch' | 'tfjs' | 'auto';
+export const BACKENDS = ['torch', 'tfjs', 'auto'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Checks a backend name; `source` says where it came from in the error (e.g. '--backend'). */
+export function parseBackend(value: string, source = 'backend'): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${source} '${value}' is not a backend (valid: ${BACKENDS.join(', ')})`);
+}
+
+/** The backend to use: `explicit` if given, else LIGHTSR_BACKEND (from `env`), else 'auto'. */
+export function resolveBackend(explicit?: string, env: Record<string, string | undefined> = process.env): BackendName {
+  if (explicit !== undefined) return parseBackend(explicit);
+  const v = env.LIGHTSR_BACKEND;
+  return v ? parseBackend(v, 'LIGHTSR_BACKEND') : 'auto';
+}
+
+export interface BackendLoaders {
+  torch(): Promise<Ops>;
+  tfjs(): Promise<Ops>;
+}
+
+/** The policy itself: explicit backends load or throw; 'auto' tries torch, then tfjs with the reason. */
+export async function pickBackend(choice: BackendName, load: BackendLoaders): Promise<{ ops: Ops; fallback: string | null }> {
+  if (choice === 'tfjs') return { ops: await load.tfjs(), fallback: null };
+  try {
+    return { ops: await load.torch(), fallback: null };
+  } catch (err) {
+    if (choice === 'torch') throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ops: await load.tfjs(), fallback: reason };
+  }
+}
+
+/** Why the last 'auto' choice ran on tfjs instead of torch (null when it did not fall back). */
+export let fallbackReason: string | null = null;
+
+const listeners = new Set<(reason: string) => void>();
+
+/** Calls `fn(reason)` each time 'auto' falls back to tfjs. Returns a function that removes it. */
+export function onFallback(fn: (reason: string) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
 
 const cached: Partial<Record<'torch' | 'tfjs', Ops>> = {};
 
-/**
- * The active backend. 'auto' (default, or env LIGHTSR_BACKEND) prefers torch and falls back to tfjs
- * when the addon cannot be loaded; the reason is kept in `fallbackReason`.
- */
-export let fallbackReason: string | null = null;
-
-export async function getOps(name: BackendName = (process.env.LIGHTSR_BACKEND as BackendName) || 'auto'): Promise<Ops> {
-  if (name === 'torch' || name === 'auto') {
+const defaultLoaders: BackendLoaders = {
+  async torch() {
     if (cached.torch) return cached.torch;
-    try {
-      const { createTorchOps } = await import('../backends/torch/index.js');
-      const ops = createTorchOps();
-      cached.torch = ops;
-      return ops;
-    } catch (err) {
-      if (name === 'torch') throw err;
-      fallbackReason = err instanceof Error ? err.message : String(err);
-    }
-  }
-  if (cached.tfjs) return cached.tfjs;
-  const { createTfjsOps } = await import('../backends/tfjs/index.js');
-  const ops = await createTfjsOps();
-  cached.tfjs = ops;
+    const { createTorchOps } = await import('../backends/torch/index.js');
+    return (cached.torch = createTorchOps());
+  },
+  async tfjs() {
+    if (cached.tfjs) return cached.tfjs;
+    const { createTfjsOps } = await import('../backends/tfjs/index.js');
+    return (cached.tfjs = await createTfjsOps());
+  },
+};
+
+/** The engine for `name` (default: LIGHTSR_BACKEND, else 'auto'); see the policy above. */
+export async function getOps(name?: BackendName): Promise<Ops> {
+  const { ops, fallback } = await pickBackend(resolveBackend(name), defaultLoaders);
+  fallbackReason = fallback;
+  if (fallback !== null) for (const fn of listeners) fn(fallback);
   return ops;
 }

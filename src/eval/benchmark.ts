@@ -7,7 +7,7 @@ import { imresize, imresizePlanar, modCrop } from '../image/bicubic.js';
 import { dihedral, undoDihedral } from '../image/dihedral.js';
 import { readImage, toPlanarRGB } from '../image/io.js';
 import type { PlanarImage } from '../image/types.js';
-import { scoreY } from './metrics.js';
+import { scoreY, SSIM_WINDOW } from './metrics.js';
 
 /** Anything that turns an LR image (planar RGB, [0,1]) into an SR image `scale` times larger. */
 export type Upscaler = (lr: PlanarImage, scale: number) => Promise<PlanarImage>;
@@ -84,13 +84,35 @@ export interface Pair {
   lr: PlanarImage;
 }
 
+/** Smallest HR side that can be scored at `scale`: after mod-crop and the `scale` px border, SSIM's window must fit. */
+export function minHRSide(scale: number): number {
+  return scale * (2 + Math.ceil(SSIM_WINDOW / scale));
+}
+
+/** Why an HR image of w×h cannot be scored at `scale` (border = scale), or null when it can. */
+export function hrTooSmall(w: number, h: number, scale: number): string | null {
+  const min = minHRSide(scale);
+  if (w >= min && h >= min) return null;
+  const need = `; ×${scale} needs HR images of at least ${min}x${min} (remove it, or use a smaller scale)`;
+  if (w < scale || h < scale) return `is ${w}x${h}, smaller than the scale ×${scale}${need}`;
+  const mw = w - (w % scale), mh = h - (h % scale);
+  const cw = mw - 2 * scale, ch = mh - 2 * scale;
+  if (cw <= 0 || ch <= 0) {
+    return `is ${w}x${h}: cropping the ${scale} px border from its ${mw}x${mh} mod-crop leaves nothing to score${need}`;
+  }
+  return `is ${w}x${h}: after the ${scale} px border crop, ${cw}x${ch} is smaller than SSIM's ${SSIM_WINDOW}x${SSIM_WINDOW} window${need}`;
+}
+
 /** HR/LR pairs of one dataset at one scale, loaded one at a time. */
 export async function* loadPairs(dir: string, scale: number): AsyncGenerator<Pair & { lrSource: 'files' | 'generated'; total: number }> {
   const hrFiles = await listHR(dir);
   const lrDir = path.join(dir, 'LR_bicubic', `X${scale}`);
   const lrFiles = existsSync(lrDir) ? await listImages(lrDir) : null;
   for (const [name, file] of hrFiles) {
-    const hrRaw = modCrop((await readImage(file)).image, scale);
+    const full = (await readImage(file)).image;
+    const small = hrTooSmall(full.width, full.height, scale);
+    if (small) throw new Error(`HR image ${file} ${small}`);
+    const hrRaw = modCrop(full, scale);
     let lrRaw;
     if (lrFiles) {
       const lrFile = lrFiles.get(`${name}x${scale}`);

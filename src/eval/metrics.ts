@@ -48,7 +48,9 @@ export function psnr(a: Float64Array, b: Float64Array): number {
   return 10 * Math.log10((255 * 255) / mse);
 }
 
-const WIN = 11;
+/** Side of SSIM's Gaussian window: the border-cropped images must be at least this large. */
+export const SSIM_WINDOW = 11;
+const WIN = SSIM_WINDOW;
 const GAUSS = (() => {
   const g = new Float64Array(WIN);
   let s = 0;

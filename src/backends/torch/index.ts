@@ -56,18 +56,25 @@ const wrap = (handle: Handle): TorchTensor => new TorchTensor(handle);
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 
+/** The package root: src/backends/torch or dist/backends/torch -> three levels up. */
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
 function addonPath(): string {
-  if (process.env.LIGHTSR_TORCH_ADDON) return process.env.LIGHTSR_TORCH_ADDON;
-  // src/backends/torch or dist/backends/torch -> repo root
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  return path.join(root, 'build/Release/lightsr_torch.node');
+  return process.env.LIGHTSR_TORCH_ADDON || path.join(packageRoot, 'build/Release/lightsr_torch.node');
+}
+
+/** How to get a working addon, for the error messages. */
+function addonFix(): string {
+  if (process.env.LIGHTSR_TORCH_ADDON) return 'unset LIGHTSR_TORCH_ADDON or point it at a built lightsr_torch.node';
+  const deb = 'install Debian\'s libtorch-dev and libopenblas0-pthread, then run';
+  return packageRoot.split(path.sep).includes('node_modules') ? `${deb} \`npm rebuild lightsr\`` : `${deb} \`npm run build:addon\``;
 }
 
 function loadNative(): Native {
   if (N) return N;
   const file = addonPath();
   if (!existsSync(file)) {
-    throw new Error(`libtorch backend unavailable: ${file} not found (build it with \`npm run build:addon\`; needs libtorch-dev)`);
+    throw new Error(`libtorch backend unavailable: ${file} not found (to fix: ${addonFix()})`);
   }
   // OpenMP reads this when libtorch loads: idle threads sleep instead of spinning, which matters a lot when
   // the cores are shared (measured: IMDN training step 15.9 s -> 4.7 s on a loaded 2-core machine).
@@ -75,7 +82,8 @@ function loadNative(): Native {
   try {
     N = createRequire(import.meta.url)(file) as Native;
   } catch (err) {
-    throw new Error(`libtorch backend unavailable: cannot load ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new Error(`libtorch backend unavailable: cannot load ${file}: ${why} (to fix: ${addonFix()})`);
   }
   return N;
 }
