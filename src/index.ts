@@ -1,5 +1,6 @@
 // Public library API.
 export * from './engine/index.js';
+export { backendInfo, type BackendInfo } from './engine/info.js';
 export * from './models/index.js';
 export { loadModel, describeWeights, type WeightsCard } from './models/load.js';
 export { predict, predictTensor, type PredictOptions } from './models/infer.js';

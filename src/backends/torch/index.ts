@@ -59,14 +59,15 @@ const pair = (v: number | [number, number] | undefined, d: number): [number, num
 /** The package root: src/backends/torch or dist/backends/torch -> three levels up. */
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function addonPath(): string {
+/** Where the addon is loaded from: $LIGHTSR_TORCH_ADDON, else the package's build/Release/lightsr_torch.node. */
+export function addonPath(): string {
   return process.env.LIGHTSR_TORCH_ADDON || path.join(packageRoot, 'build/Release/lightsr_torch.node');
 }
 
-/** How to get a working addon, for the error messages. */
-function addonFix(): string {
+/** How to get a working addon (installed package: `npm rebuild lightsr`; checkout: `npm run build:addon`). */
+export function addonFix(): string {
   if (process.env.LIGHTSR_TORCH_ADDON) return 'unset LIGHTSR_TORCH_ADDON or point it at a built lightsr_torch.node';
-  const deb = 'install Debian\'s libtorch-dev and libopenblas0-pthread, then run';
+  const deb = '`sudo apt-get install libtorch-dev libopenblas0-pthread`, then';
   return packageRoot.split(path.sep).includes('node_modules') ? `${deb} \`npm rebuild lightsr\`` : `${deb} \`npm run build:addon\``;
 }
 
