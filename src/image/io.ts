@@ -34,9 +34,12 @@ export interface WriteOptions {
 }
 
 export interface DecodeOptions {
-  /** Refuse images with more pixels than this (default: sharp's limit, 16383²). */
+  /** Refuse images with more pixels than this (default: sharp's limit, 16383²; Infinity: no limit). */
   maxPixels?: number;
 }
+
+/** sharp's default `limitInputPixels`. */
+const SHARP_MAX_PIXELS = 16383 * 16383;
 
 /** What the header says, before anything is decoded. */
 export interface ImageHeader {
@@ -93,7 +96,8 @@ export async function probeImage(buf: Uint8Array, name = '<buffer>'): Promise<Im
 
 async function metadata(buf: Uint8Array, name: string): Promise<sharp.Metadata> {
   try {
-    return await sharp(asBuffer(buf)).metadata();
+    // The header only: callers apply their own pixel limit with a message that names it.
+    return await sharp(asBuffer(buf), { limitInputPixels: false }).metadata();
   } catch (err) {
     const kind = sniff(buf);
     if (kind) throw fail(name, `corrupt or truncated ${kind.toUpperCase()} data (${(err as Error).message.split('\n')[0]})`);
@@ -116,8 +120,8 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>', opts: Deco
   }
   const input = asBuffer(buf);
   const meta = await metadata(buf, name);
-  const limit = opts.maxPixels;
-  if (limit !== undefined && meta.width! * meta.height! > limit) {
+  const limit = opts.maxPixels ?? SHARP_MAX_PIXELS;
+  if (meta.width! * meta.height! > limit) {
     throw fail(name, `${meta.width}×${meta.height} is over the limit of ${limit} pixels`);
   }
   try {
@@ -127,7 +131,7 @@ export async function decodeImage(buf: Uint8Array, name = '<buffer>', opts: Deco
     // sharp's 8-bit 'b-w' output drops alpha, so gray+alpha is decoded as RGBA and folded back below.
     const grayAlpha8 = !colour && !sixteen && alpha;
     const space = colour || grayAlpha8 ? (sixteen ? 'rgb16' : 'srgb') : sixteen ? 'grey16' : 'b-w';
-    const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: meta.space !== 'cmyk', failOn: 'warning', limitInputPixels: limit === undefined ? true : Number.isFinite(limit) ? limit : false })
+    const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: meta.space !== 'cmyk', failOn: 'warning', limitInputPixels: Number.isFinite(limit) ? limit : false })
       .toColourspace(space)
       .raw({ depth: sixteen ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });

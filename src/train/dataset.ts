@@ -28,13 +28,27 @@ export function listImages(dir: string): string[] {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (IMAGE_EXTS.includes(path.extname(e.name).toLowerCase())) out.push(p);
+      else if (IMAGE_EXTS.includes(path.extname(e.name).toLowerCase())) {
+        if (!e.isFile()) checkRegularFile(p); // links are followed; a FIFO or device would block the reader
+        out.push(p);
+      }
     }
   };
   walk(dir);
   out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (!out.length) throw new Error(`no images (${IMAGE_EXTS.join(', ')}) found under ${dir}`);
   return out;
+}
+
+/** Throws unless `p` (a symlink, FIFO, socket or device entry) is, or links to, a regular file. */
+function checkRegularFile(p: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    throw new Error(`cannot read training image '${p}': broken symbolic link`);
+  }
+  if (!st.isFile()) throw new Error(`cannot read training image '${p}': not a regular file`);
 }
 
 /** Scale-down rule: factor applied to HR images before everything else; `ext` null = every image. */
