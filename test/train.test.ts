@@ -11,7 +11,7 @@ import { crop } from '../src/image/bicubic.js';
 import { readImage, writeImage } from '../src/image/io.js';
 import '../src/models/index.js';
 import { loadModel } from '../src/models/load.js';
-import { getEntry, listEntries } from '../src/models/registry.js';
+import { getEntry, listEntries } from '../src/models/index.js';
 import { resolveConfig } from '../src/train/config.js';
 import { charbonnier, l1, SSIM } from '../src/train/losses.js';
 import { JsonlLog } from '../src/train/progress.js';

@@ -49,10 +49,10 @@ describe('default weights', () => {
     await fsp.mkdir(empty);
     const r = await cli([BIRD, '-o', path.join(tmp, 'x.png')], { LIGHTSR_WEIGHTS_DIR: empty });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no trained default weights are installed for imdn x4 yet; pass --weights FILE');
+    expect(r.stderr).toContain('no trained default weights are installed for imdn x4 yet; pass a weights file (--weights FILE)');
     expect(existsSync(path.join(tmp, 'x.png'))).toBe(false);
     await expect(Upscaler.create({ scale: 2, weightsDir: empty })).rejects.toThrow(
-      'no trained default weights are installed for imdn x2 yet; pass --weights FILE');
+      'no trained default weights are installed for imdn x2 yet; pass a weights file');
   });
 });
 

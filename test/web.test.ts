@@ -41,6 +41,7 @@ let server: PreviewServer | undefined;
 let context: BrowserContext | undefined;
 let origin: string;
 let small: string;
+let smallRgba: string;
 
 beforeAll(async () => {
   if (!existsSync(weights)) {
@@ -53,6 +54,12 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'lightsr-web-'));
   small = path.join(tmp, 'bird-small.png');
   await sharp(BIRD).extract(SMALL).png().toFile(small);
+  // The same window with a transparency ramp: many low alpha values, where premultiplied decoding loses colour.
+  smallRgba = path.join(tmp, 'bird-small-rgba.png');
+  const alpha = Buffer.alloc(SMALL.width * SMALL.height);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = (i * 37) % 256;
+  const ramp = await sharp(alpha, { raw: { width: SMALL.width, height: SMALL.height, channels: 1 } }).png().toBuffer();
+  await sharp(small).joinChannel(ramp).png().toFile(smallRgba);
   const outDir = path.join(tmp, 'dist');
   const configFile = path.join(root, 'web/vite.config.ts');
   await build({ configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
@@ -205,6 +212,15 @@ describe('web page', () => {
     const run = await runPage({ backend: 'webgl', input: small });
     expect(run.kind).toBe('webgl');
     expect((await compare(run, await expected({ input: small }), [160, 128])).share).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('keeps transparency like the CLI: RGBA with an alpha ramp on wasm (40×32 window)', async () => {
+    const run = await runPage({ backend: 'wasm', input: smallRgba });
+    const want = await expected({ input: smallRgba });
+    expect(want.channels).toBe(4);
+    const { share, maxDiff } = await compare(run, want, [160, 128]);
+    expect(share).toBeGreaterThanOrEqual(0.99);
+    expect(maxDiff).toBeLessThanOrEqual(2); // a canvas round trip (premultiplied alpha) was off by up to 6
   });
 
   it('tiles like the CLI (4 tiles, exact statistics) on wasm (40×32 window)', async () => {

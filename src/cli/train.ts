@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { isTrainOps } from '../engine/ops.js';
 import { getOps, resolveBackend } from '../engine/select.js';
-import '../models/index.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { type PartialConfig, RESUMABLE_OVERRIDES, resolveConfig, type TrainConfig } from '../train/config.js';
 import { fmtDuration } from '../train/progress.js';

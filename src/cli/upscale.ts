@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import {
   DEFAULT_MAX_PIXELS, DEFAULT_MODEL, DEFAULT_SCALE, DEFAULT_TILE, DEFAULT_TILE_PAD, samePath, Upscaler, type OutputFormat, type UpscaleResult,
 } from '../upscale.js';
+import { SizeLimitError } from '../pipeline/limits.js';
+import { NoDefaultWeightsError } from '../upscale/weights.js';
 import { planJobs, type CliFormat, type Job } from '../upscale/batch.js';
 import { Progress } from '../upscale/progress.js';
 
@@ -85,7 +87,10 @@ export async function runUpscale(input: string, opts: Opts): Promise<number> {
 
   const plan = await planJobs(input, opts.output, format);
   if (plan.folder && plan.jobs.length === 0) throw new Error(`no images found in '${input}'`);
-  const up = await Upscaler.create({ model: opts.model, scale, weights: opts.weights });
+  const up = await Upscaler.create({ model: opts.model, scale, weights: opts.weights }).catch((err: unknown) => {
+    if (err instanceof NoDefaultWeightsError) err.message += ' (--weights FILE)';
+    throw err;
+  });
 
   // First Ctrl-C / SIGTERM: stop after the current tile, write nothing more. A second one: stop at once.
   const ac = new AbortController();
@@ -121,6 +126,7 @@ export async function runUpscale(input: string, opts: Opts): Promise<number> {
       } catch (err) {
         status = ac.signal.aborted ? 'cancelled' : 'failed';
         error = err instanceof Error ? err.message : String(err);
+        if (err instanceof SizeLimitError && err.limit === 'pixels') error += ` (--max-pixels N; 0 = no limit)`;
         if (status === 'failed') failed++;
       }
       progress.endFile();

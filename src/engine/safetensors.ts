@@ -251,14 +251,17 @@ export function readSafetensorsSync(file: string): SafetensorsFile {
 }
 
 export async function readSafetensors(file: string): Promise<SafetensorsFile> {
+  return parseSafetensors(await readSafetensorsBytes(file), file);
+}
+
+/** The raw bytes of a safetensors file (parse them with parseSafetensors). */
+export async function readSafetensorsBytes(file: string): Promise<Uint8Array> {
   const { fs } = node();
-  let bytes: Uint8Array;
   try {
-    bytes = await fs.promises.readFile(file);
+    return await fs.promises.readFile(file);
   } catch {
-    bytes = readBytesSync(file); // re-raise with the same clear message
+    return readBytesSync(file); // re-raise with the same clear message
   }
-  return parseSafetensors(bytes, file);
 }
 
 let tmpCounter = 0;

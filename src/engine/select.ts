@@ -3,6 +3,7 @@
 // 'auto' prefers torch and falls back to tfjs (the reason is kept and announced to onFallback listeners);
 // an explicit backend that cannot be loaded is an error that says why and how to fix it.
 import type { Ops } from './ops.js';
+import { startBackend } from './policy.js';
 
 export const BACKENDS = ['torch', 'tfjs', 'auto'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -25,16 +26,13 @@ export interface BackendLoaders {
   tfjs(): Promise<Ops>;
 }
 
-/** The policy itself: explicit backends load or throw; 'auto' tries torch, then tfjs with the reason. */
+/** Node's order for 'auto': the libtorch addon, then TF.js. */
+export const NODE_ORDER = ['torch', 'tfjs'] as const;
+
+/** The shared policy (engine/policy.ts) over Node's backends; `fallback` says why 'auto' passed over torch. */
 export async function pickBackend(choice: BackendName, load: BackendLoaders): Promise<{ ops: Ops; fallback: string | null }> {
-  if (choice === 'tfjs') return { ops: await load.tfjs(), fallback: null };
-  try {
-    return { ops: await load.torch(), fallback: null };
-  } catch (err) {
-    if (choice === 'torch') throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    return { ops: await load.tfjs(), fallback: reason };
-  }
+  const { value, attempts } = await startBackend(choice, NODE_ORDER, (k) => load[k]());
+  return { ops: value, fallback: attempts.find((a) => a.error !== undefined)?.error ?? null };
 }
 
 /** Why the last 'auto' choice ran on tfjs instead of torch (null when it did not fall back). */

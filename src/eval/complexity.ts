@@ -4,7 +4,7 @@
 // Biases, activations, pooling, pixel-shuffle, element-wise ops and normalisation are not counted.
 import type { Conv2dOptions, ConvTranspose2dOptions, DType, Ops, Tensor, TensorContainer } from '../engine/ops.js';
 import { numel, fmtShape } from '../engine/host.js';
-import { getEntry } from '../models/registry.js';
+import { getEntry } from '../models/index.js';
 
 class ShapeTensor implements Tensor {
   constructor(readonly shape: readonly number[], readonly dtype: DType = 'float32') {}

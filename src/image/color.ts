@@ -68,3 +68,12 @@ function invert3(m: number[][]): number[][] {
     [C / det, -(a * h - b * g) / det, (a * e - b * d) / det],
   ];
 }
+
+/** BT.601 luma of an RGB planar image (float, any range), as a 1-channel image: gray in, gray out. */
+export function lumaPlanar(img: PlanarImage): PlanarImage {
+  const n = img.height * img.width;
+  const d = img.data;
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = 0.299 * d[i] + 0.587 * d[n + i] + 0.114 * d[2 * n + i];
+  return { channels: 1, height: img.height, width: img.width, data: y };
+}

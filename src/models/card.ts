@@ -6,6 +6,8 @@
 // was asked is refused; a file without any description is accepted on exact name and shape checks alone.
 import type { Ops } from '../engine/ops.js';
 import type { StateDict } from '../engine/host.js';
+import { parseSafetensors } from '../engine/safetensors.js';
+import { getEntry } from './index.js';
 import type { ModelEntry, SRModel } from './registry.js';
 
 /** What a weights file says about itself. */
@@ -87,4 +89,16 @@ export function buildModel(ops: Ops, entry: ModelEntry, scale: number, tensors?:
     }
   }
   return model.eval() as SRModel;
+}
+
+/**
+ * The network `name` ×`scale` in eval mode with the safetensors weights in `bytes` (`file` names them in errors).
+ * `cardText` is the JSON card found beside the file, if any. Browser-safe: every loader (files, URLs) ends here.
+ */
+export function modelFromBytes(ops: Ops, name: string, scale: number, bytes: Uint8Array, file: string, cardText?: string): SRModel {
+  const entry = getEntry(name, scale);
+  const st = parseSafetensors(bytes, file);
+  const card = cardText === undefined ? undefined : parseCard(cardText, `${file}.json`);
+  checkCard(pickCard(card, `${file}.json`, st.metadata, `${file} (metadata)`), file, entry.name, scale);
+  return buildModel(ops, entry, scale, st.tensors, file);
 }

@@ -1,26 +1,30 @@
-// Create a registered network and load its weights from a safetensors file.
+// Create a registered network and load its weights from a safetensors file (Node).
 //
 // Our own trained files describe themselves, either in the safetensors `__metadata__` or in a JSON card next
 // to the file (`<file>.json`), with the architecture and scale; official conversions (../shared/reference/weights)
-// carry `arch`/`variant`/`scale` metadata. The checks are in card.ts, shared with the web page.
-import { existsSync, readFileSync } from 'node:fs';
+// carry `arch`/`variant`/`scale` metadata. The checks are in card.ts, shared with the browser.
+import { existsSync, promises as fsp } from 'node:fs';
 import type { Ops } from '../engine/ops.js';
-import { readSafetensors } from '../engine/safetensors.js';
-import { buildModel, checkCard, parseCard, pickCard } from './card.js';
-import { getEntry, type SRModel } from './registry.js';
+import { readSafetensorsBytes } from '../engine/safetensors.js';
+import { buildModel, modelFromBytes } from './card.js';
+import { getEntry, type SRModel } from './index.js';
 
 export { describeWeights, type WeightsCard } from './card.js';
+
+/** The bytes of a safetensors file and the text of its JSON card, if there is one. */
+export async function readWeightsFile(file: string): Promise<{ bytes: Uint8Array; card?: string }> {
+  const bytes = await readSafetensorsBytes(file);
+  const sidecar = `${file}.json`;
+  return existsSync(sidecar) ? { bytes, card: await fsp.readFile(sidecar, 'utf8') } : { bytes };
+}
 
 /**
  * The network `name` at `scale`, in eval mode, with weights from `weightsPath` (safetensors) if given;
  * without a path the weights are freshly initialised.
  */
 export async function loadModel(ops: Ops, name: string, scale: number, weightsPath?: string): Promise<SRModel> {
-  const entry = getEntry(name, scale);
-  if (!weightsPath) return buildModel(ops, entry, scale);
-  const file = await readSafetensors(weightsPath);
-  const sidecar = `${weightsPath}.json`;
-  const card = existsSync(sidecar) ? parseCard(readFileSync(sidecar, 'utf8'), sidecar) : undefined;
-  checkCard(pickCard(card, sidecar, file.metadata, `${weightsPath} (metadata)`), weightsPath, entry.name, scale);
-  return buildModel(ops, entry, scale, file.tensors, weightsPath);
+  if (!weightsPath) return buildModel(ops, getEntry(name, scale), scale);
+  getEntry(name, scale); // unknown names and scales fail before any file is read
+  const { bytes, card } = await readWeightsFile(weightsPath);
+  return modelFromBytes(ops, name, scale, bytes, weightsPath, card);
 }

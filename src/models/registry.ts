@@ -1,4 +1,5 @@
-// The model zoo: every network × scale, created against the op interface.
+// The model zoo's types and its table; each network file registers itself here. Lookups (getEntry,
+// listEntries) live in models/index.ts, which imports every network first, so they always see the full zoo.
 import type { Ops, Tensor } from '../engine/ops.js';
 import type { Module } from '../nn/module.js';
 
@@ -30,16 +31,7 @@ export function register(e: ModelEntry): void {
   entries.set(e.name, e);
 }
 
-/** The network `name`; with `scale`, also checked to exist at that scale. */
-export function getEntry(name: string, scale?: number): ModelEntry {
-  const e = entries.get(name.toLowerCase());
-  if (!e) throw new Error(`unknown model '${name}'; known: ${[...entries.keys()].join(', ')}`);
-  if (scale !== undefined && !e.scales.includes(scale)) {
-    throw new Error(`${e.name} has no ×${scale} model (available scales: ${e.scales.join(', ')})`);
-  }
-  return e;
-}
-
-export function listEntries(): ModelEntry[] {
-  return [...entries.values()];
+/** Every registered network, in registration order. Look networks up through models/index.ts, which registers them all. */
+export function registered(): ReadonlyMap<string, ModelEntry> {
+  return entries;
 }

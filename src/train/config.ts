@@ -1,6 +1,6 @@
 // Training configuration: what `lightsr train` resolves from its flags and the paper defaults in the registry.
 import path from 'node:path';
-import { getEntry } from '../models/registry.js';
+import { getEntry } from '../models/index.js';
 import { LOSSES, type LossName } from './losses.js';
 
 export interface TrainConfig {

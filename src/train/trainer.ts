@@ -8,7 +8,7 @@ import type { Optimizer, TrainOps } from '../engine/ops.js';
 import { readSafetensorsSync } from '../engine/safetensors.js';
 import { evaluateDataset } from '../eval/benchmark.js';
 import { predict } from '../models/infer.js';
-import { getEntry, type SRModel } from '../models/registry.js';
+import { getEntry, type SRModel } from '../models/index.js';
 import { hardwareInfo, type ModelCard, writeJsonAtomic, writeWeights } from './card.js';
 import {
   type BestScore, type TrainState, CHECKPOINT_VERSION, decodeBytes, encodeBytes, loadCheckpoint, optimizerFromHost, optimizerToHost,

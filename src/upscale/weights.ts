@@ -3,9 +3,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { weightsStem } from './stem.js';
+import { weightsStem } from '../pipeline/stem.js';
 
-export { weightsStem } from './stem.js';
+export { weightsStem } from '../pipeline/stem.js';
 
 let root: string | undefined;
 
@@ -37,6 +37,11 @@ export function defaultWeightsPath(model: string, scale: number, dir = defaultWe
   return path.join(dir, `${weightsStem(model, scale)}.safetensors`);
 }
 
+/** No weights were given and none are installed for this network and scale. */
+export class NoDefaultWeightsError extends Error {
+  override name = 'NoDefaultWeightsError';
+}
+
 /**
  * The weights file to use: `explicit` when given (it must exist), else the installed default, else a clear
  * error. `dir` overrides the default weights folder (tests).
@@ -48,7 +53,7 @@ export function resolveWeights(model: string, scale: number, explicit?: string, 
   }
   const p = defaultWeightsPath(model, scale, dir);
   if (!existsSync(p)) {
-    throw new Error(`no trained default weights are installed for ${model.toLowerCase()} x${scale} yet; pass --weights FILE`);
+    throw new NoDefaultWeightsError(`no trained default weights are installed for ${model.toLowerCase()} x${scale} yet; pass a weights file`);
   }
   return p;
 }

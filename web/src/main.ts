@@ -1,7 +1,6 @@
 // The page: pick an image, model and scale; the worker upscales it; compare before/after; download the PNG.
-import { listEntries } from '../../src/models/registry.js';
-import '../../src/models/index.js';
-import { weightsStem } from '../../src/upscale/stem.js';
+import { listEntries } from '../../src/models/index.js';
+import { weightsStem } from '../../src/pipeline/stem.js';
 import type { BackendChoice, FromWorker, UpscaleRequest } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
