@@ -52,8 +52,12 @@ const roundOf = (c, n) => ({
   round: n, iterations: c.iteration, wall_seconds: c.wall_seconds, init: c.recipe?.init ? path.basename(c.recipe.init) : null,
   schedule: c.recipe?.schedule, patch_hr: c.data?.patch_hr, batch: c.data?.batch, seed: c.recipe?.seed,
   set5_psnr: c.benchmarks?.results?.Set5?.psnr ?? c.validation?.psnr,
+  // Throughput over the whole round (training steps, validation and checkpoints included) and where it ran.
+  it_per_s: c.iteration && c.wall_seconds ? +(c.iteration / c.wall_seconds).toFixed(3) : null,
+  precision: c.recipe?.precision ?? 'fp32', cpu: c.hardware?.cpu ?? null, threads: c.hardware?.threads ?? null,
 });
-const prevRounds = continues ? prev.rounds ?? [roundOf(prev, 1)] : [];
+const perSecond = (r) => (r.it_per_s !== undefined || !r.iterations || !r.wall_seconds ? r : { ...r, it_per_s: +(r.iterations / r.wall_seconds).toFixed(3) });
+const prevRounds = (continues ? prev.rounds ?? [roundOf(prev, 1)] : []).map(perSecond);
 const offset = continues ? prev.total_iterations ?? prev.iteration : 0;
 
 fs.mkdirSync(path.dirname(dst), { recursive: true });
