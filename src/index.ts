@@ -13,3 +13,4 @@ export type { RawImage, PlanarImage } from './image/types.js';
 export * from './upscale.js';
 export { parsePth, findStateDict, toStateDict } from './io/pth.js';
 export { convertPth } from './cli/convert.js';
+export { exportOnnx, ExportError, type ExportOptions, type ExportResult } from './backends/onnx/export.js';

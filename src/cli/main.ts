@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { onFallback, parseBackend, resolveBackend } from '../engine/select.js';
 
 // Each command lives in its own file and exports `register(program)`.
-const commands = ['upscale', 'eval', 'train', 'info', 'models', 'convert'] as const;
+const commands = ['upscale', 'eval', 'train', 'info', 'models', 'convert', 'export'] as const;
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('lightsr')
