@@ -30,6 +30,11 @@ export function findMissing(p = defaults) {
     const why = py.error ? `${p.python} not found` : py.stderr.trim().split('\n').pop() || `exit ${py.status}`;
     out.push({ what: 'python3 with torch (test/torch-ops.test.ts)', why, apt: ['python3-torch'] });
   }
+  const onnx = py.error ? null : spawnSync(p.python, ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (onnx && onnx.status !== 0) {
+    const why = onnx.stderr.trim().split('\n').pop() || `exit ${onnx.status}`;
+    out.push({ what: 'python3 with onnx (test/onnx-export.test.ts: onnx.checker)', why, apt: ['python3-onnx'] });
+  }
   if (!existsSync(p.chromium)) {
     out.push({ what: 'Chromium (test/web.test.ts)', why: `${p.chromium} not found`, apt: ['chromium'] });
   }

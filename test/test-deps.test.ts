@@ -80,7 +80,7 @@ describe('scripts/test.sh and .ci/run (apt, dpkg, sudo, id and npm stubbed)', ()
   stub('apt-get', 'echo "apt-get $* DEBIAN_FRONTEND=${DEBIAN_FRONTEND:-}" >> "$LOG"');
   stub('npm', 'echo "npm $*" >> "$LOG"; [ "$1" = test ] && exit "${NPM_TEST_RC:-0}"; exit 0');
 
-  const ALL = 'libtorch-dev libopenblas0-pthread python3-torch chromium';
+  const ALL = 'libtorch-dev libopenblas0-pthread python3-torch python3-onnx chromium';
   function run(script: string, env: { INSTALLED: string; FAKE_UID: string; NPM_TEST_RC?: string }): { code: number | null; log: string[] } {
     rmSync(log, { force: true });
     const r = spawnSync('bash', [path.join(repo, script)], {
@@ -117,7 +117,7 @@ describe('scripts/test.sh and .ci/run (apt, dpkg, sudo, id and npm stubbed)', ()
       code: 0,
       log: [
         'sudo', 'apt-get update -qq DEBIAN_FRONTEND=',
-        'sudo', 'apt-get install -y -qq python3-torch chromium DEBIAN_FRONTEND=noninteractive',
+        'sudo', 'apt-get install -y -qq python3-torch python3-onnx chromium DEBIAN_FRONTEND=noninteractive',
         'npm ci --no-fund --no-audit --loglevel=error', 'npm test',
       ],
     });
@@ -127,7 +127,7 @@ describe('scripts/test.sh and .ci/run (apt, dpkg, sudo, id and npm stubbed)', ()
 
   it('root: no sudo; node_modules older than package-lock.json: npm ci; npm test failing fails the script', () => {
     setTimes(10, 100);
-    const r = run('scripts/test.sh', { INSTALLED: 'libtorch-dev python3-torch chromium', FAKE_UID: '0', NPM_TEST_RC: '3' });
+    const r = run('scripts/test.sh', { INSTALLED: 'libtorch-dev python3-torch python3-onnx chromium', FAKE_UID: '0', NPM_TEST_RC: '3' });
     expect(r.code).toBe(3);
     expect(r.log).toEqual([
       'apt-get update -qq DEBIAN_FRONTEND=',
