@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { runEval } from '../dist/cli/eval.js';
+import { runEval } from '../dist/eval/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sets = ['Set5', 'Set14', 'B100'];

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensorsSync, writeSafetensorsSync } from '../dist/engine/safetensors.js';
-import { runEval } from '../dist/cli/eval.js';
+import { runEval } from '../dist/eval/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertPth, register } from '../src/cli/convert.js';
+import { convertPth } from '../src/io/convert.js';
+import { register } from '../src/cli/convert.js';
 import type { StateDict } from '../src/engine/host.js';
 import { readSafetensorsSync } from '../src/engine/safetensors.js';
 import { getOps } from '../src/engine/select.js';
@@ -109,6 +110,24 @@ describe('lightsr convert', () => {
     expect(() => convertPth(pth('IMDN_x4.pth'), pth('IMDN_x4.pth'))).toThrow(/refusing to overwrite the input/);
   });
 
+  it('library errors name no flag; the CLI adds it', async () => {
+    const out = path.join(tmp, 'flags.safetensors');
+    const noFlag = (fn: () => unknown, re: RegExp) => {
+      expect(fn).toThrow(re);
+      try { fn(); } catch (e) { expect((e as Error).message).not.toMatch(/--|-o\b/); }
+    };
+    noFlag(() => convertPth(pth('IMDN_x4.pth'), pth('IMDN_x4.pth')), /choose another output file$/);
+    noFlag(() => convertPth(pth('IMDN_x4.pth'), out, { model: 'imdn' }), /^imdn needs a scale to verify against \(one of 2, 3, 4\)$/);
+    noFlag(() => convertPth(pth('IMDN_x4.pth'), out, { scale: 4 }), /^a scale needs a model/);
+    noFlag(() => convertPth(pth('IMDN_x4.pth'), out, { model: 'imdn', scale: 2.5 }), /^scale must be a positive integer, got 2\.5$/);
+    noFlag(() => convertPth(pth('IMDN_x4.pth'), out, { key: 'nope' }), /has no key 'nope'/);
+    const cli = (args: string[]) => cliOutput(register, ['convert', pth('IMDN_x4.pth'), '-o', out, ...args]);
+    await expect(cli(['--model', 'imdn'])).rejects.toThrow(/needs a scale to verify against \(one of 2, 3, 4\) \(--scale\)$/);
+    await expect(cli(['--key', 'nope'])).rejects.toThrow(/has no key 'nope'.* \(--key\)$/);
+    await expect(cli(['--model', 'imdn', '-s', 'x'])).rejects.toThrow(/^scale must be a positive integer, got x$/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   for (const format of ['legacy', 'zip'] as const) {
     const craft = (main: Uint8Array) =>
       format === 'legacy'
@@ -126,7 +145,7 @@ describe('lightsr convert', () => {
       expect(tensors.get('w')).toEqual({ shape: [2, 3], data: new Float32Array([0.5, 1.5, 2.5, 1, 2, 3]) });
       expect(tensors.get('b')).toEqual({ shape: [2], data: new Float32Array([1 / 3, 2 / 3]) });
       expect(convertPth(file, out, { key: 'params' }).tensors).toBe(2);
-      expect(() => convertPth(file, out, { key: 'epoch' })).toThrow(/--key epoch: that value is not a state_dict/);
+      expect(() => convertPth(file, out, { key: 'epoch' })).toThrow(/key 'epoch': that value is not a state_dict/);
       expect(() => convertPth(file, out, { key: 'model' })).toThrow(/has no key 'model' \(keys: 'epoch', 'params'\)/);
     });
 

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { register, runEval, type EvalRow } from '../src/cli/eval.js';
+import { register } from '../src/cli/eval.js';
+import { runEval, type EvalRow } from '../src/eval/run.js';
 import { bicubicUpscaler, evaluateDataset } from '../src/eval/benchmark.js';
 import { cliOutput } from './helpers/cli.js';
 import { SET5, shared } from './helpers/fixtures.js';
@@ -78,14 +79,23 @@ describe('lightsr eval command', () => {
       [['--data', 'NoSuchSet', '--data-root', bench], /dataset 'NoSuchSet' not found/],
       [['--data', empty], /no images in/],
       [['--data', noHr], /has no HR\/ subfolder/],
-      [['--data', 'Set5', '--data-root', bench, '--scale', '1'], /unsupported scale 1/],
-      [['--data', 'Set5', '--data-root', bench, '--scale', '2.5'], /unsupported scale '2\.5'/],
+      [['--data', 'Set5', '--data-root', bench, '--scale', '1'], /bicubic has no ×1 model \(available scales: 2, 3, 4, 5, 6, 7, 8\)/],
+      [['--data', 'Set5', '--data-root', bench, '--scale', '2.5'], /^scale must be a positive integer, got 2\.5$/],
       [['--data', 'Set5', '--data-root', bench, '--model', 'nosuchnet'], /unknown model 'nosuchnet'/],
-      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '5'], /unsupported scale 5 for imdn/],
+      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '5'], /imdn has no ×5 model/],
       [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--weights', path.join(tmp, 'none.safetensors')], /weights file '.*none\.safetensors' not found/],
-      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '2,4', '--weights', 'a,b,c'], /one --weights file per scale/],
+      [['--data', 'Set5', '--data-root', bench, '--model', 'imdn', '--scale', '2,4', '--weights', 'a,b,c'], /one weights file per scale .*\(--weights\)$/],
     ];
     for (const [args, re] of cases) await expect(run(args)).rejects.toThrow(re);
+  });
+
+  it('the library checks scales with the one message and names no CLI flag', async () => {
+    const lib = (o: Partial<Parameters<typeof runEval>[0]>) => runEval({ model: 'bicubic', scales: [2], data: ['Set5'], dataRoot: bench, ...o });
+    await expect(lib({ scales: [2.5] })).rejects.toThrow(/^scale must be a positive integer, got 2\.5$/);
+    await expect(lib({ scales: [0] })).rejects.toThrow(/^scale must be a positive integer, got 0$/);
+    await expect(evaluateDataset(path.join(bench, 'Set5'), 2.5, bicubicUpscaler)).rejects.toThrow(/^scale must be a positive integer, got 2\.5$/);
+    await expect(lib({ scales: [2, 4], weights: ['a', 'b', 'c'] })).rejects.toThrow(/^give one weights file per scale \(2\), or one path containing \{scale\}$/);
+    await expect(lib({ data: [] })).rejects.toThrow(/^no dataset given/);
   });
 
   it('a broken LR folder is reported, not skipped', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convertPth } from '../src/cli/convert.js';
+import { convertPth } from '../src/io/convert.js';
 import type { StateDict } from '../src/engine/host.js';
 import { encodeSafetensors, parseSafetensors, readSafetensorsSync } from '../src/engine/safetensors.js';
 import { createShapeOps } from '../src/eval/complexity.js';
@@ -263,7 +263,7 @@ describe('training checkpoints and --init refuse non-finite weights', () => {
 
   it('NaN in the model weights: cannot resume, the tensor named', () => {
     const file = save('nan-model.safetensors', [1, NaN], [0, 0]);
-    expectOneClearError(() => loadCheckpoint(file), file, /^cannot resume: weights '.*': tensor 'model\.w' has 1 non-finite value .*diverged training run; start the run again with a lower --lr/);
+    expectOneClearError(() => loadCheckpoint(file), file, /^cannot resume: weights '.*': tensor 'model\.w' has 1 non-finite value .*diverged training run; start the run again with a lower learning rate \(or from good weights\)$/);
   });
 
   it('Inf in the optimiser state: cannot resume', () => {

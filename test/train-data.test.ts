@@ -116,7 +116,7 @@ describe('sampler and loader', () => {
   it('checks the patch size', async () => {
     const cache = await prepareCache({ trainDir: path.join(set5, 'HR'), scale: 3, cacheRoot: path.join(tmp, 'cache') });
     expect(() => new PatchSampler(cache, 32, 2, 0)).toThrow(/multiple of the scale/);
-    expect(() => new PatchSampler(cache, 3000, 2, 0)).toThrow(/smaller --patch_size/);
+    expect(() => new PatchSampler(cache, 3000, 2, 0)).toThrow(/use a smaller patch size$/);
   });
 });
 

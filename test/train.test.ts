@@ -89,7 +89,7 @@ describe('training', () => {
     e.dispose();
     await expect(loadModel(o, 'imdn', 3, path.join(cfg.out, 'model.safetensors'))).rejects.toThrow(/×2/);
     // an existing run is not overwritten without --resume
-    await expect(train(o, cfg, quiet)).rejects.toThrow(/--resume/);
+    await expect(train(o, cfg, quiet)).rejects.toThrow(/already holds a training run \(last\.safetensors\); resume it or choose another output folder$/);
   });
 
   // HPINet-M and -L run the same code as -S with other widths and patch lists (their training-mode backward
@@ -150,11 +150,11 @@ describe('training', () => {
   });
 
   it('rejects bad options with one clear message', () => {
-    expect(() => base('bad', { precision: 'fp16' as never })).toThrow(/--precision must be one of fp32, bf16/);
+    expect(() => base('bad', { precision: 'fp16' as never })).toThrow(/^precision must be one of fp32, bf16/);
     expect(() => base('bad', { patchSize: 47 })).toThrow(/multiple of the scale/);
-    expect(() => base('bad', { loss: 'l2' as never })).toThrow(/--loss/);
+    expect(() => base('bad', { loss: 'l2' as never })).toThrow(/^loss must be one of/);
     expect(() => base('bad', { model: 'nope' })).toThrow(/unknown model/);
     expect(() => base('bad', { scale: 5 })).toThrow(/no ×5/);
-    expect(() => base('bad', { ema: 1.5 })).toThrow(/--ema/);
+    expect(() => base('bad', { ema: 1.5 })).toThrow(/^ema decay must be in/);
   });
 });

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { isTrainOps } from '../engine/ops.js';
 import { getOps, resolveBackend } from '../engine/select.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
-import { type PartialConfig, RESUMABLE_OVERRIDES, resolveConfig, type TrainConfig } from '../train/config.js';
+import { OptionError } from '../option-error.js';
+import { type PartialConfig, resolveConfig, type TrainConfig } from '../train/config.js';
 import { fmtDuration } from '../train/progress.js';
-import { runFiles, train } from '../train/trainer.js';
+import { loadResumeConfig, RESUMABLE_OVERRIDES, ResumeConflictError } from '../train/resume.js';
+import { RunExistsError, train } from '../train/trainer.js';
 
 // flag (as typed) → config key
 const FLAGS: [string, keyof TrainConfig][] = [
@@ -67,24 +68,22 @@ export function register(program: Command): void {
       if (!o.out) throw new Error('--out <dir> is required (the run folder)');
 
       let cfg: TrainConfig;
-      if (o.resume) {
-        const saved = loadCheckpoint(runFiles(String(o.out)).checkpoint).state.config as unknown as TrainConfig;
-        const changed = Object.keys(partial).filter((k) => k !== 'out') as (keyof TrainConfig)[];
-        const bad = changed.filter((k) => !RESUMABLE_OVERRIDES.includes(k) && String(resolveConfig({ ...saved, [k]: partial[k] } as PartialConfig)[k]) !== String(saved[k]));
-        if (bad.length) {
-          throw new Error(`cannot change ${bad.map((k) => flagOf(k)).join(', ')} when resuming (only ${RESUMABLE_OVERRIDES.map(flagOf).join(', ')} may change)`);
+      try {
+        if (o.resume) {
+          cfg = loadResumeConfig(String(o.out), partial as Partial<TrainConfig>); // --max_iters applies to one session
+        } else {
+          if (!o.model) throw new Error('--model is required (see `lightsr models`)');
+          if (!o.train_dir) throw new Error('--train_dir is required (a folder of HR images)');
+          cfg = resolveConfig(partial as PartialConfig);
         }
-        cfg = resolveConfig({ ...saved, maxIters: null, ...partial, out: saved.out } as PartialConfig); // --max_iters applies to one session
-      } else {
-        if (!o.model) throw new Error('--model is required (see `lightsr models`)');
-        if (!o.train_dir) throw new Error('--train_dir is required (a folder of HR images)');
-        cfg = resolveConfig(partial as PartialConfig);
+      } catch (err) {
+        throw withFlags(err);
       }
 
       if (resolveBackend() === 'tfjs') throw new Error('training needs the torch backend, but tfjs was chosen (use --backend torch or auto)');
       const ops = await getOps('torch'); // auto included: training has no tfjs fallback
       if (!isTrainOps(ops)) throw new Error('training needs the torch backend (libtorch addon)');
-      const s = await train(ops, cfg, { resume: Boolean(o.resume) });
+      const s = await train(ops, cfg, { resume: Boolean(o.resume) }).catch((err: unknown) => { throw withFlags(err); });
       if (s.status === 'stopped') process.exitCode = 130;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
@@ -99,6 +98,18 @@ export function register(program: Command): void {
         `weights: ${s.files.model}${s.files.model_ema ? ` (EMA: ${s.files.model_ema})` : ''}\ncheckpoint: ${s.files.checkpoint}\nlog: ${s.files.log}\n`,
       );
     });
+}
+
+/** Library errors in the CLI's words: the flags of the options they name. */
+function withFlags(err: unknown): unknown {
+  if (err instanceof ResumeConflictError) {
+    err.message = `cannot change ${err.keys.map(flagOf).join(', ')} when resuming (only ${RESUMABLE_OVERRIDES.map(flagOf).join(', ')} may change)`;
+  } else if (err instanceof RunExistsError) {
+    err.message += ' (--resume continues it; or another --out)';
+  } else if (err instanceof OptionError && FLAGS.some(([, k]) => k === err.option)) {
+    err.message += ` (${flagOf(err.option as keyof TrainConfig)})`;
+  }
+  return err;
 }
 
 function flagOf(key: keyof TrainConfig): string {

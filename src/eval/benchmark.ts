@@ -1,4 +1,4 @@
-// Benchmark runner: an upscaler over dataset folders (HR/ + optional LR_bicubic/X<s>/<name>x<s>.<ext>),
+// Benchmark runner: an SR function over dataset folders (HR/ + optional LR_bicubic/X<s>/<name>x<s>.<ext>),
 // scored with PSNR/SSIM on Y (spec §6). Missing LR folders are generated with MATLAB bicubic from
 // the mod-cropped HR.
 import { existsSync, promises as fsp, statSync } from 'node:fs';
@@ -7,10 +7,14 @@ import { imresize, imresizePlanar, modCrop } from '../image/bicubic.js';
 import { dihedral, undoDihedral } from '../image/dihedral.js';
 import { readImage, toPlanarRGB } from '../image/io.js';
 import type { PlanarImage } from '../image/types.js';
+import { checkScale } from '../pipeline/scale.js';
 import { scoreY, SSIM_WINDOW } from './metrics.js';
 
-/** Anything that turns an LR image (planar RGB, [0,1]) into an SR image `scale` times larger. */
-export type Upscaler = (lr: PlanarImage, scale: number) => Promise<PlanarImage>;
+/**
+ * An SR function (not the `Upscaler` class of upscale.ts): anything that turns an LR image (planar RGB, [0,1])
+ * into an SR image `scale` times larger.
+ */
+export type SRFunction = (lr: PlanarImage, scale: number) => Promise<PlanarImage>;
 
 export interface ImageScore {
   name: string;
@@ -40,10 +44,10 @@ export interface Progress {
 const IMAGE_EXT = new Set(['.png', '.bmp', '.jpg', '.jpeg', '.webp', '.tif', '.tiff']);
 
 /** The classic "Bicubic" row: MATLAB imresize ×s on uint8 (rounded after each 1-D pass). */
-export const bicubicUpscaler: Upscaler = async (lr, scale) => imresizePlanar(lr, scale, { quantize: 255 });
+export const bicubicUpscaler: SRFunction = async (lr, scale) => imresizePlanar(lr, scale, { quantize: 255 });
 
 /** Wrap an upscaler with the ×8 dihedral self-ensemble (spec §6.6), averaging in float64. */
-export function withSelfEnsemble(up: Upscaler): Upscaler {
+export function withSelfEnsemble(up: SRFunction): SRFunction {
   return async (lr, scale) => {
     let acc: Float64Array | null = null;
     let shape: PlanarImage | null = null;
@@ -131,9 +135,9 @@ export async function* loadPairs(dir: string, scale: number): AsyncGenerator<Pai
 
 /** Score `up` on one dataset folder at one scale (per image and mean PSNR/SSIM on Y, border = scale). */
 export async function evaluateDataset(
-  dir: string, scale: number, up: Upscaler, onProgress?: (p: Progress) => void,
+  dir: string, scale: number, up: SRFunction, onProgress?: (p: Progress) => void,
 ): Promise<DatasetScore> {
-  if (!Number.isInteger(scale) || scale < 2) throw new Error(`unsupported scale ${scale} (integer ≥ 2 expected)`);
+  if (checkScale(scale) < 2) throw new Error('scale 1 cannot be evaluated (SR scores need a scale of at least 2)');
   const dataset = path.basename(path.resolve(dir));
   const images: ImageScore[] = [];
   let lr: DatasetScore['lr'] = 'files';

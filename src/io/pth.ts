@@ -9,6 +9,7 @@
 // Pure: works on bytes in memory.
 import { countNonFinite, type StateDict } from '../engine/host.js';
 import { halfToFloat } from '../engine/safetensors.js';
+import { OptionError } from '../option-error.js';
 import { isTuple, unpickle, type PickleHooks } from './pickle.js';
 import { entryData, isZip, readZip } from './zip.js';
 
@@ -359,12 +360,12 @@ export function findStateDict(root: unknown, key?: string): { path: string; dict
     for (const k of key.split('/')) {
       if (!(v instanceof Map) || !v.has(k)) {
         const at = walked.length ? `'${walked.join('/')}'` : 'the checkpoint';
-        throw new Error(`--key ${key}: ${at} has no key '${k}' (keys: ${keysOf(v)})`);
+        throw new OptionError('key', `key '${key}': ${at} has no key '${k}' (keys: ${keysOf(v)})`);
       }
       v = v.get(k);
       walked.push(k);
     }
-    if (!isStateDict(v)) throw new Error(`--key ${key}: that value is not a state_dict (a dict of tensors); its keys: ${keysOf(v)}`);
+    if (!isStateDict(v)) throw new OptionError('key', `key '${key}': that value is not a state_dict (a dict of tensors); its keys: ${keysOf(v)}`);
     return { path: key, dict: v };
   }
   const search = (v: unknown, path: string[]): { path: string; dict: Map<string, PthTensor> } | undefined => {
@@ -377,7 +378,7 @@ export function findStateDict(root: unknown, key?: string): { path: string; dict
     return undefined;
   };
   const found = search(root, []);
-  if (!found) throw new Error(`no state_dict found in the checkpoint (top-level keys: ${keysOf(root)}); choose one with --key`);
+  if (!found) throw new OptionError('key', `no state_dict found in the checkpoint (top-level keys: ${keysOf(root)}); give the key that holds it`);
   return found;
 }
 

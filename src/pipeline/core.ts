@@ -17,6 +17,7 @@ import { predict } from '../models/infer.js';
 import { getEntry, type SRModel } from '../models/index.js';
 import { GlobalStats, runTiledExact } from './exact.js';
 import { checkMaxPixels, checkSize, DEFAULT_MAX_PIXELS } from './limits.js';
+import { checkScale } from './scale.js';
 
 export const DEFAULT_MODEL = 'imdn';
 export const DEFAULT_SCALE = 4;
@@ -73,13 +74,7 @@ export function runOptions(o: RunOptions): Required<Pick<RunOptions, 'tile' | 't
   return { ...o, tile, tilePad, maxPixels: checkMaxPixels(o.maxPixels ?? DEFAULT_MAX_PIXELS) };
 }
 
-/** Checks a scale once, with one message, for every entry point. */
-export function checkScale(scale: unknown): number {
-  if (typeof scale !== 'number' || !Number.isInteger(scale) || scale < 1) {
-    throw new Error(`scale must be a positive integer, got ${String(scale)}`);
-  }
-  return scale;
-}
+export { checkScale } from './scale.js';
 
 /** A network with its weights on one backend, ready for many images. */
 export class Pipeline {

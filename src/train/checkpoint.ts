@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { DType, Tensor, TrainOps } from '../engine/ops.js';
 import { type HostTensor, NonFiniteWeightsError, type StateDict } from '../engine/host.js';
 import { readSafetensorsSync, writeSafetensorsSync } from '../engine/safetensors.js';
+import { OptionError } from '../option-error.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -87,7 +88,7 @@ export function loadCheckpoint(file: string): CheckpointData {
     read = readSafetensorsSync(file);
   } catch (e) {
     if (!(e instanceof NonFiniteWeightsError)) throw e;
-    throw new Error(`cannot resume: ${e.message}; start the run again with a lower --lr (or from good weights with --init)`);
+    throw new OptionError('lr', `cannot resume: ${e.message}; start the run again with a lower learning rate (or from good weights)`);
   }
   const { tensors, metadata } = read;
   const raw = metadata[META_KEY];

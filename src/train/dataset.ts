@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { OptionError } from '../option-error.js';
 import { Rng } from './rng.js';
 import { decodeRgb8, downscaleRgb8 } from './imageops.js';
 
@@ -64,7 +65,7 @@ export function parseScaleDown(spec: string | undefined): ScaleDownRule[] {
     const m = /^\s*(?:\.?([a-z0-9]+)\s*=\s*)?([0-9.]+)\s*$/i.exec(part);
     const f = m ? Number(m[2]) : NaN;
     if (!m || !(f > 0 && f <= 1)) {
-      throw new Error(`--train_scale_down: "${part}" is not a factor in (0, 1] (examples: 0.5, jpg=0.5,jpeg=0.5)`);
+      throw new OptionError('trainScaleDown', `training scale-down: "${part}" is not a factor in (0, 1] (examples: 0.5, jpg=0.5,jpeg=0.5)`);
     }
     return { ext: m[1] ? `.${m[1].toLowerCase()}` : null, factor: f };
   });
@@ -217,7 +218,7 @@ export class PatchSampler {
   private order = new Int32Array(0);
 
   constructor(readonly cache: DataCache, readonly patch: number, readonly batch: number, readonly seed: number, readonly augment = true) {
-    if (patch % cache.scale) throw new Error(`--patch_size ${patch} must be a multiple of the scale ${cache.scale}`);
+    if (patch % cache.scale) throw new OptionError('patchSize', `patchSize ${patch} must be a multiple of the scale ${cache.scale}`);
     this.usable = [];
     let n = 0;
     cache.images.forEach((im, i) => {
@@ -228,7 +229,7 @@ export class PatchSampler {
     });
     this.skipped = cache.images.length - this.usable.length;
     if (!this.usable.length) {
-      throw new Error(`no training image is at least ${patch}×${patch} px (HR patch size); use a smaller --patch_size`);
+      throw new OptionError('patchSize', `no training image is at least ${patch}×${patch} px (HR patch size); use a smaller patch size`);
     }
     this.patchesPerPass = n;
   }

@@ -2,6 +2,7 @@
 // The decay ramps up as min(decay, (1 + n)/(10 + n)) so that short runs are not dominated by the initialisation.
 import type { Tensor, TrainOps } from '../engine/ops.js';
 import type { Module, Param } from '../nn/module.js';
+import { OptionError } from '../option-error.js';
 
 export class EMA {
   readonly names: string[];
@@ -10,7 +11,7 @@ export class EMA {
   private readonly params: Param[];
 
   constructor(private readonly o: TrainOps, model: Module, readonly decay: number) {
-    if (!(decay > 0 && decay < 1)) throw new Error(`--ema decay must be in (0, 1), got ${decay}`);
+    if (!(decay > 0 && decay < 1)) throw new OptionError('ema', `ema decay must be in (0, 1), got ${decay}`);
     const named = model.namedParams();
     this.names = named.map(([n]) => n);
     this.params = named.map(([, p]) => p);

@@ -9,6 +9,7 @@ import { readSafetensorsSync } from '../engine/safetensors.js';
 import { evaluateDataset } from '../eval/benchmark.js';
 import { predict } from '../models/infer.js';
 import { getEntry, type SRModel } from '../models/index.js';
+import { OptionError } from '../option-error.js';
 import { hardwareInfo, type ModelCard, writeJsonAtomic, writeWeights } from './card.js';
 import {
   type BestScore, type TrainState, CHECKPOINT_VERSION, decodeBytes, encodeBytes, loadCheckpoint, optimizerFromHost, optimizerToHost,
@@ -21,6 +22,11 @@ import { type Batch, BatchLoader } from './loader.js';
 import { createLoss } from './losses.js';
 import { fmtDuration, JsonlLog, ProgressReporter } from './progress.js';
 import { describeSchedule, lrAt, type ScheduleConfig } from './schedule.js';
+
+/** A new run was asked for in a folder that already holds one (not overwritten). */
+export class RunExistsError extends Error {
+  override name = 'RunExistsError';
+}
 
 export interface RunFiles {
   dir: string;
@@ -102,7 +108,7 @@ export function loadMatching(model: SRModel, file: string): { loaded: number; sk
     else if (!sameShape(t.shape, p.shape)) skipped.push(`${name} (file ${fmtShape(t.shape)}, model ${fmtShape(p.shape)})`);
     else sub.set(name, t);
   }
-  if (!sub.size) throw new Error(`--init ${file}: no tensor matches ${model.constructor.name} by name and shape`);
+  if (!sub.size) throw new OptionError('init', `init weights ${file}: no tensor matches ${model.constructor.name} by name and shape`);
   model.loadStateDict(sub, { strict: false });
   return { loaded: sub.size, skipped };
 }
@@ -136,13 +142,13 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
   if (opts.resume) {
     resumed = loadCheckpoint(files.checkpoint);
   } else if (fs.existsSync(files.checkpoint)) {
-    throw new Error(`${cfg.out} already holds a training run (last.safetensors); use --resume to continue it or choose another --out`);
+    throw new RunExistsError(`${cfg.out} already holds a training run (last.safetensors); resume it or choose another output folder`);
   }
 
   // bfloat16 autocast only pays on CPUs with native bf16 arithmetic; elsewhere it is slower than float32.
   const bf16 = cpuHasBf16();
   if (cfg.precision === 'bf16' && bf16 === false) {
-    throw new Error('--precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use --precision fp32');
+    throw new OptionError('precision', 'bf16 precision needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use fp32');
   }
   if (cfg.precision === 'fp32' && bf16) say('note: this CPU has native bfloat16: --precision bf16 trains about 2× faster');
   if (cfg.threads) ops.setThreads(cfg.threads);
@@ -193,7 +199,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     optimizer.loadStateDict(st);
     ops.dispose([...st.values()]);
     if (ema) {
-      if (!resumed.ema || !s.ema) throw new Error('the checkpoint has no EMA weights; resume without --ema changes');
+      if (!resumed.ema || !s.ema) throw new OptionError('ema', 'the checkpoint has no EMA weights; resume without changing the EMA setting');
       ema.load(ema.names.map((n) => {
         const t = resumed!.ema!.get(n);
         if (!t) throw new Error(`checkpoint EMA lacks ${n}`);
@@ -341,7 +347,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
       return (ops.readSync(l) as Float32Array)[0];
     });
     if (!Number.isFinite(value)) {
-      throw new Error(`the loss became ${value} at iteration ${iteration + 1}; lower --lr (the last checkpoint is intact)`);
+      throw new OptionError('lr', `the loss became ${value} at iteration ${iteration + 1}; lower the learning rate (the last checkpoint is intact)`);
     }
     optimizer.step();
     return value;
