@@ -1,0 +1,62 @@
+// Every registered network × scale exports to ONNX (randomly initialised on torch, weights passed as a state
+// dict) and onnxruntime-node matches our torch backend on a small input. Networks whose graph depends on the
+// input size (HPINet's host-side patch grid, IMDN_AS's adaptive cropping) refuse a dynamic export and are
+// exported at one fixed size; the others are checked at a second size and batch 2 from the same file.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportOnnx } from '../src/backends/onnx/export.js';
+import { createTorchOps } from '../src/backends/torch/index.js';
+import type { TrainOps } from '../src/engine/ops.js';
+import { listEntries } from '../src/models/index.js';
+import { predictTensor } from '../src/models/infer.js';
+import { buildModel } from '../src/models/card.js';
+import { maxAbs, ortRun, ortSession, randomInput } from './helpers/onnx.js';
+
+const FIXED = new Set(['hpinet-s', 'hpinet-m', 'hpinet-l', 'imdn-as']);
+/** Inputs checked: fixed-size networks at their export size; dynamic ones at two sizes (none of them traced). */
+const SIZES = { fixed: [[1, 3, 26, 30]], dynamic: [[1, 3, 17, 21], [2, 3, 22, 16]] };
+
+let ops: TrainOps;
+beforeAll(() => {
+  ops = createTorchOps() as TrainOps;
+  ops.seed(5);
+});
+
+const cases = listEntries().flatMap((e) => e.scales.map((s) => [e.name, s] as const));
+
+describe('every network × scale: ONNX export matches torch', () => {
+  it('the zoo is what this test expects', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    for (const f of FIXED) expect(cases.some(([n]) => n === f)).toBe(true);
+  });
+
+  it.each(cases)('%s ×%i', async (name, scale) => {
+    const entry = listEntries().find((e) => e.name === name)!;
+    const model = buildModel(ops, entry, scale);
+    const weights = model.stateDict();
+    try {
+      const fixed = FIXED.has(name);
+      if (fixed) {
+        await expect(exportOnnx(name, scale, weights)).rejects.toThrow(/cannot be exported with a dynamic input size/);
+      }
+      const r = await exportOnnx(name, scale, weights, fixed ? { size: [26, 30] } : {});
+      expect(r.dynamic).toBe(!fixed);
+      const session = await ortSession(r.bytes);
+      for (const dims of fixed ? SIZES.fixed : SIZES.dynamic) {
+        const x = randomInput(dims.reduce((a, b) => a * b, 1), dims[3]!);
+        const xt = ops.tensor(x, dims);
+        const yt = predictTensor(ops, model, xt);
+        const want = (await ops.read(yt)) as Float32Array;
+        ops.dispose([xt, yt]);
+        const got = await ortRun(session, x, dims);
+        const s = name === 'imdn-as' ? 1 : scale;
+        expect(got.dims).toEqual([dims[0], 3, dims[2]! * s, dims[3]! * s]);
+        const peak = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(peak).toBeGreaterThan(1e-3); // a real, non-zero output
+        expect(maxAbs(got.data, want), `${name} ×${scale} ${dims.join('×')}`).toBeLessThan(1e-4 * Math.max(1, peak));
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
