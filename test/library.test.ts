@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { register as registerInfo } from '../src/cli/info.js';
 import { register as registerTrain } from '../src/cli/train.js';
+import { measureComplexity } from '../src/eval/complexity.js';
 import { OptionError } from '../src/option-error.js';
 import { resolveConfig, type TrainConfig } from '../src/train/config.js';
 import { RESUMABLE_OVERRIDES, ResumeConflictError, resumeConfig } from '../src/train/resume.js';
@@ -100,6 +102,14 @@ describe('options', () => {
     expect(e).toBeInstanceOf(ResumeConflictError);
     expect((e as ResumeConflictError).keys).toEqual(['batchSize', 'lr']);
     expect(e.message).toBe(`cannot change batchSize, lr when resuming (only ${RESUMABLE_OVERRIDES.join(', ')} may change)`);
+  });
+
+  it('measureComplexity and lightsr info check the scale with the same messages', async () => {
+    expect(() => measureComplexity('imdn', 2.5)).toThrow(/^scale must be a positive integer, got 2\.5$/);
+    expect(() => measureComplexity('imdn', 5)).toThrow(/^imdn has no ×5 model \(available scales: 2, 3, 4\)$/);
+    const info = (s: string) => runCli(registerInfo, ['info', 'imdn', '--scale', s]);
+    expect((await info('x')).error?.message).toBe('scale must be a positive integer, got x');
+    expect((await info('5')).error?.message).toBe('imdn has no ×5 model (available scales: 2, 3, 4)');
   });
 
   it('lightsr train adds its flags to the library errors', async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { getEntry } from '../models/index.js';
 import { measureComplexity, type Complexity } from '../eval/complexity.js';
 import { getOps } from '../engine/select.js';
+import { parseScale } from '../pipeline/scale.js';
 
 function parseSize(text: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/i.exec(text.trim());
@@ -36,8 +37,8 @@ export function register(program: Command): void {
       const target = parseSize(opts.output);
       let scales = entry.scales;
       if (opts.scale !== undefined) {
-        const s = Number(opts.scale);
-        if (!entry.scales.includes(s)) throw new Error(`${entry.name} has no ×${opts.scale} model (scales: ${entry.scales.join(', ')})`);
+        const s = parseScale(opts.scale);
+        getEntry(entry.name, s); // the one message for a scale the network does not have
         scales = [s];
       }
       const lines = [`${entry.name}: ${entry.title}`, `scales: ${entry.scales.map((s) => `×${s}`).join(', ')}`];

@@ -5,6 +5,7 @@
 import type { Conv2dOptions, ConvTranspose2dOptions, DType, Ops, Tensor, TensorContainer } from '../engine/ops.js';
 import { numel, fmtShape } from '../engine/host.js';
 import { getEntry } from '../models/index.js';
+import { checkScale } from '../pipeline/scale.js';
 
 class ShapeTensor implements Tensor {
   constructor(readonly shape: readonly number[], readonly dtype: DType = 'float32') {}
@@ -238,7 +239,7 @@ export interface Complexity {
 
 /** Params and MACs of a registered network for a target output size (default 1280×720, spec §6.5). */
 export function measureComplexity(name: string, scale: number, target = { width: 1280, height: 720 }): Complexity {
-  const entry = getEntry(name, scale);
+  const entry = getEntry(name, checkScale(scale));
   const { ops, count } = createShapeOps();
   const model = entry.create(ops, scale);
   const input = { width: Math.floor(target.width / scale), height: Math.floor(target.height / scale) };
