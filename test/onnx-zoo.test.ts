@@ -1,7 +1,10 @@
 // Every registered network × scale exports to ONNX (randomly initialised on torch, weights passed as a state
+import path from 'node:path';
 // dict) and onnxruntime-node matches our torch backend on a small input. Networks whose graph depends on the
 // input size (HPINet's host-side patch grid, IMDN_AS's adaptive cropping) refuse a dynamic export and are
 // exported at one fixed size; the others are checked at a second size and batch 2 from the same file.
+// The official weights (IMDN ×2/×3, HPINet-M ×2/×3/×4, HPINet-S ×4, IMDN_AS; IMDN ×4 is in onnx-export.test.ts)
+// are checked on a crop of a Set5 LR image.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/backends/onnx/export.js';
 import { createTorchOps } from '../src/backends/torch/index.js';
@@ -9,6 +12,9 @@ import type { TrainOps } from '../src/engine/ops.js';
 import { listEntries } from '../src/models/index.js';
 import { predictTensor } from '../src/models/infer.js';
 import { buildModel } from '../src/models/card.js';
+import { readImageRGB } from '../src/image/io.js';
+import { loadModel } from '../src/models/load.js';
+import { referenceWeights, shared } from './helpers/fixtures.js';
 import { maxAbs, ortRun, ortSession, randomInput } from './helpers/onnx.js';
 
 const FIXED = new Set(['hpinet-s', 'hpinet-m', 'hpinet-l', 'imdn-as']);
@@ -60,3 +66,30 @@ describe('every network × scale: ONNX export matches torch', () => {
   });
 });
 
+
+describe('official weights: ONNX export matches torch on a Set5 LR crop', () => {
+  const files = [['imdn', 2], ['imdn', 3], ['hpinet-m', 2], ['hpinet-m', 3], ['hpinet-m', 4], ['hpinet-s', 4], ['imdn-as', 1]] as const;
+  const fileOf = (name: string, s: number) => referenceWeights(name === 'imdn-as' ? 'imdn_as.safetensors' : `${name.replace('-', '_')}_x${s}.safetensors`);
+
+  it.each(files)('%s ×%i', async (name, scale) => {
+    const lr = await readImageRGB(path.join(shared, `data/bench/Set5/LR_bicubic/X${Math.max(scale, 2)}/birdx${Math.max(scale, 2)}.png`));
+    const [h, w] = [30, 34];
+    const crop = new Float32Array(3 * h * w);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) crop[(c * h + y) * w + x] = lr.data[(c * lr.height + y + 5) * lr.width + x + 7]!;
+    const file = fileOf(name, scale);
+    const model = await loadModel(ops, name, scale, file);
+    try {
+      const r = await exportOnnx(name, scale, file, FIXED.has(name) ? { size: [h, w] } : {});
+      const dims = [1, 3, h, w];
+      const xt = ops.tensor(crop, dims);
+      const yt = predictTensor(ops, model, xt);
+      const want = (await ops.read(yt)) as Float32Array;
+      ops.dispose([xt, yt]);
+      const got = await ortRun(await ortSession(r.bytes), crop, dims);
+      expect(got.dims).toEqual([1, 3, h * scale, w * scale]);
+      expect(maxAbs(got.data, want)).toBeLessThan(1e-4);
+    } finally {
+      model.dispose();
+    }
+  });
+});
