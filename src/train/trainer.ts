@@ -150,7 +150,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
   if (cfg.precision === 'bf16' && bf16 === false) {
     throw new OptionError('precision', 'bf16 precision needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use fp32');
   }
-  if (cfg.precision === 'fp32' && bf16) say('note: this CPU has native bfloat16: --precision bf16 trains about 2× faster');
+  if (cfg.precision === 'fp32' && bf16) say('note: this CPU has native bfloat16: precision bf16 trains about 2× faster');
   if (cfg.threads) ops.setThreads(cfg.threads);
   const threads = ops.getThreads();
   ops.seed(cfg.seed);
@@ -225,7 +225,7 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
     ` (${cfg.patchSize / cfg.scale}px LR); ${cfg.epochs} epochs × ${ipe} it = ${total} it; ${cfg.loss}; ` +
     `${describeSchedule(sched, ipe)}${ema ? `; EMA ${cfg.ema}` : ''}; ${cfg.precision}; ${ops.describe()}`);
   if (sched.kind === 'step' && sched.stepIters && sched.stepIters >= total) {
-    say(`note: the lr step (${cfg.lrStep} epochs) is beyond this run's ${cfg.epochs} epochs, so lr stays ${cfg.lr}; set --lr_step or --cosine`);
+    say(`note: the lr step (${cfg.lrStep} epochs) is beyond this run's ${cfg.epochs} epochs, so lr stays ${cfg.lr}; set a shorter lrStep or a cosine schedule`);
   }
 
   const loader = new BatchLoader(cache, sampler, ipe, 2);
