@@ -1,6 +1,9 @@
 // Messages between the page and the inference worker.
 import type { TfjsKind } from '../../src/backends/tfjs/index.js';
 
+/** Output size limit of the page (checked on pick and in the worker): the float result alone takes 12 bytes per output pixel. */
+export const MAX_OUTPUT_PIXELS = 64e6;
+
 /** 'auto' tries WebGPU, then WebGL, then wasm. */
 export type BackendChoice = 'auto' | TfjsKind;
 
@@ -30,7 +33,8 @@ export interface BackendAttempt {
 export type FromWorker =
   | { type: 'stage'; id: number; text: string }
   | { type: 'backend'; id: number; kind: TfjsKind; description: string; attempts: BackendAttempt[] }
-  | { type: 'progress'; id: number; done: number; total: number }
+  /** `eta`: estimated seconds left (NaN when unknown). */
+  | { type: 'progress'; id: number; done: number; total: number; eta: number }
   | {
       type: 'done';
       id: number;

@@ -5,14 +5,12 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { env } from '@tensorflow/tfjs-core';
 import {
   BROWSER_ORDER, createTfjsOps, type Attempt, decodeBlob, fetchWeights, Pipeline, softwareGpu, startBackend, type TfjsKind, type TfjsOps,
 } from '../../src/browser/index.js';
 import { encodePng } from './png.js';
-import type { FromWorker, ToWorker, UpscaleRequest } from './protocol.js';
-
-/** Output size limit of the page: the float result alone takes 12 bytes per output pixel. */
-const MAX_OUTPUT_PIXELS = 64e6;
+import { MAX_OUTPUT_PIXELS, type FromWorker, type ToWorker, type UpscaleRequest } from './protocol.js';
 
 const wasmPaths = {
   'tfjs-backend-wasm.wasm': new URL(wasmPlain, self.location.href).href,
@@ -20,11 +18,16 @@ const wasmPaths = {
   'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreaded, self.location.href).href,
 };
 
+/** wasm threads: one per core when the page is cross-origin isolated (SharedArrayBuffer); else the binary is single-threaded. */
+const threads = self.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+
 let ops: TfjsOps | null = null;
+let description = '';
 /** Backends that failed in this worker (passed over by 'auto' from then on). */
 const failed = new Map<TfjsKind, string>();
 let net: { key: string; pipeline: Pipeline } | null = null;
 const running = new Map<number, AbortController>();
+let queue: Promise<void> = Promise.resolve();
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, { transfer });
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -43,11 +46,35 @@ async function useBackend(kind: TfjsKind): Promise<TfjsOps> {
   dropNet(); // its tensors belong to the previous backend
   ops = null;
   try {
-    ops = await createTfjsOps(kind, { wasmPaths });
+    ops = kind === 'wasm' ? await withCoreCount(2 * threads, () => createTfjsOps(kind, { wasmPaths, threads })) : await createTfjsOps(kind, { wasmPaths });
+    description = ops.describe();
+    if (kind === 'wasm') description = description.replace(/\)$/, `, ${await wasmThreads()})`);
   } catch (e) {
     throw new BackendError(message(e));
   }
   return ops;
+}
+
+/**
+ * Runs `f` while navigator.hardwareConcurrency reads `n`. TF.js's wasm binary caps its thread pool at half the
+ * logical cores (it assumes two hyper-threads per core), read once when the module starts: on a 2-core
+ * machine that is 1 thread. Reporting twice the wanted count lets `threads` through the cap.
+ */
+async function withCoreCount<T>(n: number, f: () => Promise<T>): Promise<T> {
+  Object.defineProperty(navigator, 'hardwareConcurrency', { value: n, configurable: true });
+  try {
+    return await f();
+  } finally {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency; // the prototype's getter again
+  }
+}
+
+/** 'N threads' when the threaded binary runs, else why it does not. */
+async function wasmThreads(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (!env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')) return 'single-threaded: not cross-origin isolated';
+  const n = wasm.getThreadsCount();
+  return `threaded, ${n} thread${n === 1 ? '' : 's'}`;
 }
 
 async function upscale(req: UpscaleRequest, signal: AbortSignal): Promise<void> {
@@ -71,6 +98,7 @@ async function upscale(req: UpscaleRequest, signal: AbortSignal): Promise<void> 
 
 async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, passed: Attempt<TfjsKind>[]): Promise<void> {
   const { id } = req;
+  signal.throwIfAborted(); // cancelled while queued
   const t0 = performance.now();
   post({ type: 'stage', id, text: `starting the ${kind} backend…` });
   let o: TfjsOps;
@@ -80,7 +108,7 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
     failed.set(kind, message(e));
     throw e;
   }
-  post({ type: 'backend', id, kind, description: o.describe(), attempts: [...passed, { kind }] });
+  post({ type: 'backend', id, kind, description, attempts: [...passed, { kind }] });
 
   const key = `${req.model}|${req.scale}|${req.weightsUrl}`;
   if (net?.key !== key) {
@@ -104,7 +132,7 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
   post({ type: 'stage', id, text: `upscaling ×${req.scale}…` });
   let out;
   try {
-    out = await pipeline.upscale(img, { ...run, onProgress: (p) => post({ type: 'progress', id, done: p.tilesDone, total: p.tilesTotal }) });
+    out = await pipeline.upscale(img, { ...run, onProgress: (p) => post({ type: 'progress', id, done: p.tilesDone, total: p.tilesTotal, eta: p.eta }) });
   } catch (e) {
     if (signal.aborted) throw e;
     // A failure inside the network on a GPU backend (lost context, out of memory, missing kernel): try the next.
@@ -128,9 +156,11 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     running.get(msg.id)?.abort(new Error('cancelled'));
     return;
   }
+  // Jobs run one after another (one TF.js engine); a job cancelled while queued stops at once.
   const ac = new AbortController();
   running.set(msg.id, ac);
-  upscale(msg, ac.signal)
+  queue = queue
+    .then(() => upscale(msg, ac.signal))
     .catch((e: unknown) => post({ type: 'error', id: msg.id, message: message(e), cancelled: ac.signal.aborted }))
     .finally(() => running.delete(msg.id));
 };
