@@ -47,8 +47,8 @@ describe('backend policy (in-process)', () => {
     expect(resolveBackend(undefined, { LIGHTSR_BACKEND: '' })).toBe('auto');
     expect(resolveBackend(undefined, { LIGHTSR_BACKEND: 'tfjs' })).toBe('tfjs');
     expect(resolveBackend('torch', { LIGHTSR_BACKEND: 'tfjs' })).toBe('torch');
-    expect(() => resolveBackend('nosuch', {})).toThrow("backend 'nosuch' is not a backend (valid: torch, tfjs, auto)");
-    expect(() => resolveBackend(undefined, { LIGHTSR_BACKEND: 'TFJS' })).toThrow(/LIGHTSR_BACKEND 'TFJS' is not a backend \(valid: torch, tfjs, auto\)/);
+    expect(() => resolveBackend('nosuch', {})).toThrow("backend 'nosuch' is not a backend (valid: torch, tfjs, onnx, auto)");
+    expect(() => resolveBackend(undefined, { LIGHTSR_BACKEND: 'TFJS' })).toThrow(/LIGHTSR_BACKEND 'TFJS' is not a backend \(valid: torch, tfjs, onnx, auto\)/);
   });
 
   it('explicit torch that cannot load throws; auto falls back with the reason; tfjs never tries torch', async () => {
@@ -67,7 +67,7 @@ describe('backend policy (in-process)', () => {
   });
 
   it('the library refuses unknown names (getOps, Upscaler.create)', async () => {
-    await expect(getOps('nosuch' as BackendName)).rejects.toThrow(/valid: torch, tfjs, auto/);
+    await expect(getOps('nosuch' as BackendName)).rejects.toThrow(/valid: torch, tfjs, onnx, auto/);
     await expect(Upscaler.create({ scale: 2, backend: 'gpu' as BackendName })).rejects.toThrow("backend 'gpu' is not a backend");
   });
 });
@@ -76,10 +76,10 @@ describe('backend choice from the command line', () => {
   it('unknown --backend or LIGHTSR_BACKEND: one error line, exit 1, nothing written', async () => {
     const a = await lightsr(['--backend', 'nosuch', ...upscaleArgs(out('a.png'))]);
     expect(a.code).toBe(1);
-    expect(a.stderr).toBe("lightsr: --backend 'nosuch' is not a backend (valid: torch, tfjs, auto)\n");
+    expect(a.stderr).toBe("lightsr: --backend 'nosuch' is not a backend (valid: torch, tfjs, onnx, auto)\n");
     const b = await lightsr(upscaleArgs(out('b.png')), { LIGHTSR_BACKEND: 'nosuch' });
     expect(b.code).toBe(1);
-    expect(b.stderr).toBe("lightsr: LIGHTSR_BACKEND 'nosuch' is not a backend (valid: torch, tfjs, auto)\n");
+    expect(b.stderr).toBe("lightsr: LIGHTSR_BACKEND 'nosuch' is not a backend (valid: torch, tfjs, onnx, auto)\n");
     expect(existsSync(out('a.png')) || existsSync(out('b.png'))).toBe(false);
   });
 

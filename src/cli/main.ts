@@ -7,7 +7,7 @@ const commands = ['upscale', 'eval', 'train', 'info', 'models', 'convert', 'expo
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('lightsr')
     .description('Lightweight single-image super-resolution: IMDN, HPINet, SHSR, HFDN, RFDN, RDB+CA+ESA')
-    .option('--backend <name>', 'engine backend: torch | tfjs | auto (default: $LIGHTSR_BACKEND, else auto)')
+    .option('--backend <name>', 'engine backend: torch | tfjs | onnx | auto (default: $LIGHTSR_BACKEND, else auto; onnx: inference only)')
     .hook('preAction', (cmd) => {
       // --backend > LIGHTSR_BACKEND > auto, checked before any work; the commands read the result from the env.
       const flag = cmd.opts().backend as string | undefined;

@@ -1,11 +1,12 @@
 // Backend choice, one policy for the library and the CLI:
 // an explicit name (API option or --backend) > env LIGHTSR_BACKEND > 'auto'. Unknown names are errors.
 // 'auto' prefers torch and falls back to tfjs (the reason is kept and announced to onFallback listeners);
+// 'onnx' (onnxruntime-node, inference only) is explicit only: 'auto' never picks it;
 // an explicit backend that cannot be loaded is an error that says why and how to fix it.
 import type { Ops } from './ops.js';
 import { startBackend } from './policy.js';
 
-export const BACKENDS = ['torch', 'tfjs', 'auto'] as const;
+export const BACKENDS = ['torch', 'tfjs', 'onnx', 'auto'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** Checks a backend name; `source` says where it came from in the error (e.g. '--backend'). */
@@ -24,6 +25,7 @@ export function resolveBackend(explicit?: string, env: Record<string, string | u
 export interface BackendLoaders {
   torch(): Promise<Ops>;
   tfjs(): Promise<Ops>;
+  onnx?(): Promise<Ops>;
 }
 
 /** Node's order for 'auto': the libtorch addon, then TF.js. */
@@ -31,6 +33,10 @@ export const NODE_ORDER = ['torch', 'tfjs'] as const;
 
 /** The shared policy (engine/policy.ts) over Node's backends; `fallback` says why 'auto' passed over torch. */
 export async function pickBackend(choice: BackendName, load: BackendLoaders): Promise<{ ops: Ops; fallback: string | null }> {
+  if (choice === 'onnx') {
+    if (!load.onnx) throw new Error('no loader for the onnx backend');
+    return { ops: await load.onnx(), fallback: null };
+  }
   const { value, attempts } = await startBackend(choice, NODE_ORDER, (k) => load[k]());
   return { ops: value, fallback: attempts.find((a) => a.error !== undefined)?.error ?? null };
 }
@@ -46,7 +52,7 @@ export function onFallback(fn: (reason: string) => void): () => void {
   return () => listeners.delete(fn);
 }
 
-const cached: Partial<Record<'torch' | 'tfjs', Ops>> = {};
+const cached: Partial<Record<'torch' | 'tfjs' | 'onnx', Ops>> = {};
 
 const defaultLoaders: BackendLoaders = {
   async torch() {
@@ -58,6 +64,11 @@ const defaultLoaders: BackendLoaders = {
     if (cached.tfjs) return cached.tfjs;
     const { createTfjsOps } = await import('../backends/tfjs/index.js');
     return (cached.tfjs = await createTfjsOps());
+  },
+  async onnx() {
+    if (cached.onnx) return cached.onnx;
+    const { createOnnxOps } = await import('../backends/onnx/lazy.js');
+    return (cached.onnx = await createOnnxOps());
   },
 };
 

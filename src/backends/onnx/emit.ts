@@ -64,6 +64,8 @@ export interface EmitOptions {
   opset: number;
   /** Names of initializer tensors (parameters), e.g. 'IMDB1.c1.weight'. */
   names: Map<RecTensor, string>;
+  /** Leaf tensors that are extra graph inputs (fed at run time) rather than initializers, with their names. */
+  feeds?: Map<RecTensor, string>;
 }
 
 export interface EmittedGraph {
@@ -96,6 +98,8 @@ export function emitGraph(trace: Trace, sizes: Sym[][], opts: EmitOptions): Emit
   function valueName(t: RecTensor): string {
     if (t.traceIndex === 0) return 'input';
     if (t.traceIndex > 0) return t.traceIndex === outIndex ? 'output' : `t${t.traceIndex}`;
+    const feed = opts.feeds?.get(t);
+    if (feed) return feed;
     let n = initNames.get(t);
     if (n) return n;
     if (!t.data) throw new ExportError('a tensor without values reached the graph as a constant');

@@ -29,11 +29,11 @@ export function int64Tensor(name: string, dims: readonly number[], data: ArrayLi
   return { name, dims: [...dims], dataType: DT.INT64, rawData: bytes(BigInt64Array.from(Array.from(data), (v) => BigInt(v))) };
 }
 
-/** A float tensor value with named (dynamic) or fixed dims. */
-export function valueInfo(name: string, dims: (number | string)[]): ValueInfoProto {
+/** A tensor value (float unless `elemType` says otherwise) with named (dynamic) or fixed dims. */
+export function valueInfo(name: string, dims: (number | string)[], elemType: number = DT.FLOAT): ValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: DT.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
   };
 }
 

@@ -13,6 +13,8 @@ import { createShapeOps } from '../../eval/complexity.js';
 export class RecTensor implements Tensor {
   /** Index in the trace that created it; -1 for tensors made outside a trace (initializers). */
   traceIndex = -1;
+  /** The op that made it (lazy mode, see createRecorder); absent for leaves. */
+  producer?: RecEvent;
   constructor(readonly shape: readonly number[], readonly dtype: DType, readonly data?: Float32Array | Int32Array) {}
 }
 
@@ -65,7 +67,11 @@ export interface Recorder {
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
 
-export function createRecorder(seed = 1): Recorder {
+/**
+ * `lazy`: ops outside a trace are recorded too (each output keeps its producer), for the onnxruntime backend
+ * (lazy.ts) that runs the recorded graph when a value is read; otherwise such ops are errors.
+ */
+export function createRecorder(seed = 1, lazy = false): Recorder {
   const shapes = createShapeOps().ops;
   const random = rng(seed);
   let current: Trace | null = null;
@@ -84,10 +90,12 @@ export function createRecorder(seed = 1): Recorder {
   };
   /** Logs one op. `out` are the shapes (from the shape rules) of its outputs. */
   function log(op: string, ins: Tensor[], outs: Tensor[], attrs: Record<string, unknown> = {}, sizes: number[] = []): RecTensor[] {
-    if (!current) throw new ExportError(`${op} ran outside a forward trace; the ONNX recorder only records forward passes`);
+    if (!current && !lazy) throw new ExportError(`${op} ran outside a forward trace; the ONNX recorder only records forward passes`);
     const inputs = ins.map((t) => asRec(t, op));
     const outputs = outs.map((t) => made(t.shape, t.dtype === 'float32' ? 'float32' : 'int64'));
-    current.events.push({ op, ins: inputs, outs: outputs, attrs, sizes });
+    const event: RecEvent = { op, ins: inputs, outs: outputs, attrs, sizes };
+    current?.events.push(event);
+    if (lazy) for (const t of outputs) t.producer = event;
     return outputs;
   }
   const one = (op: string, ins: Tensor[], out: Tensor, attrs?: Record<string, unknown>, sizes?: number[]) =>
@@ -136,7 +144,7 @@ export function createRecorder(seed = 1): Recorder {
       throw new ExportError('the network reads tensor values on the host during the forward pass (a data-dependent step); ' +
         'such a step cannot be exported to a static ONNX graph');
     },
-    clone: (x) => (current ? one('clone', [x], shapes.clone(x)) : made(x.shape, x.dtype, asRec(x, 'clone').data?.slice())),
+    clone: (x) => (current || (lazy && !asRec(x, 'clone').data) ? one('clone', [x], shapes.clone(x)) : made(x.shape, x.dtype, asRec(x, 'clone').data?.slice())),
     dispose: () => {},
     tidy: <T extends TensorContainer>(fn: () => T) => fn(),
     keep: <T extends Tensor>(t: T) => t,
