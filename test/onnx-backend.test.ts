@@ -1,6 +1,6 @@
 // `--backend onnx`: the op interface run lazily on onnxruntime-node (src/backends/onnx/lazy.ts). Explicit only
 // ('auto' keeps torch → tfjs); inference through the same predict/upscale/eval paths; equal to torch within 1e-4.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -69,6 +69,15 @@ describe('onnx backend', () => {
     let worst = 0;
     for (let i = 0; i < a!.length; i++) worst = Math.max(worst, Math.abs(a![i]! - c![i]!));
     expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('--exact tiling (synchronous tile statistics) is refused on onnx with the reason, nothing written', async () => {
+    const out = path.join(tmp, 'baby_exact.png');
+    const r = await runCli(upscaleCommand, ['upscale', path.join(shared, 'data/bench/Set5/LR_bicubic/X4/babyx4.png'), '-o', out, '-t', '48', '--exact'],
+      { LIGHTSR_BACKEND: 'onnx' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the onnx backend cannot read values synchronously .*use --backend torch or tfjs/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('lightsr --backend onnx eval: Set5 ×4 IMDN 32.21 dB', async () => {
