@@ -15,6 +15,8 @@ import { pickBackend, resolveBackend } from '../src/engine/select.js';
 import { readImageRGB } from '../src/image/io.js';
 import { predict } from '../src/models/infer.js';
 import { loadModel } from '../src/models/load.js';
+import { buildModel } from '../src/models/card.js';
+import { getEntry } from '../src/models/index.js';
 import { runCli } from './helpers/cli.js';
 import { referenceWeights, shared } from './helpers/fixtures.js';
 import { maxAbs } from './helpers/onnx.js';
@@ -51,6 +53,19 @@ describe('onnx backend', () => {
     }
     mt.dispose();
   });
+
+  it.each([['hpinet-s', 2], ['rfdn', 4], ['rdnesa', 3], ['hfdn', 3], ['shsr', 2], ['imdn-as', 1]] as const)(
+    '%s ×%i (random weights, 18×13 input, below ESA\'s 15 px and HPINet\'s patch size): equal to torch within 1e-4', async (name, scale) => {
+      const torch = createTorchOps();
+      const mt = buildModel(torch, getEntry(name, scale), scale);
+      const mo = buildModel(onnx, getEntry(name, scale), scale, mt.stateDict());
+      const lr = { channels: 3, height: 13, width: 18, data: Float32Array.from({ length: 3 * 13 * 18 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2) };
+      const a = await predict(onnx, mo, lr);
+      const b = await predict(torch, mt, lr);
+      mt.dispose();
+      expect([a.width, a.height]).toEqual([18 * scale, 13 * scale]);
+      expect(maxAbs(a.data, b.data)).toBeLessThan(1e-4);
+    });
 
   it('values are read asynchronously only: readSync of a computed tensor says why it cannot', () => {
     const x = onnx.tensor([1, 2, 3, 4], [1, 1, 2, 2]);
