@@ -1,11 +1,13 @@
 // Every registered network × scale exports to ONNX (randomly initialised on torch, weights passed as a state
-import path from 'node:path';
-// dict) and onnxruntime-node matches our torch backend on a small input. Networks whose graph depends on the
+// dict), passes onnx.checker, and onnxruntime-node matches our torch backend on a small input. Networks whose graph depends on the
 // input size (HPINet's host-side patch grid, IMDN_AS's adaptive cropping) refuse a dynamic export and are
 // exported at one fixed size; the others are checked at a second size and batch 2 from the same file.
 // The official weights (IMDN ×2/×3, HPINet-M ×2/×3/×4, HPINet-S ×4, IMDN_AS; IMDN ×4 is in onnx-export.test.ts)
 // are checked on a crop of a Set5 LR image.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../src/backends/onnx/export.js';
 import { createTorchOps } from '../src/backends/torch/index.js';
 import type { TrainOps } from '../src/engine/ops.js';
@@ -15,14 +17,17 @@ import { buildModel } from '../src/models/card.js';
 import { readImageRGB } from '../src/image/io.js';
 import { loadModel } from '../src/models/load.js';
 import { referenceWeights, shared } from './helpers/fixtures.js';
-import { maxAbs, ortRun, ortSession, randomInput } from './helpers/onnx.js';
+import { maxAbs, onnxChecker, ortRun, ortSession, randomInput } from './helpers/onnx.js';
 
 const FIXED = new Set(['hpinet-s', 'hpinet-m', 'hpinet-l', 'imdn-as']);
 /** Inputs checked: fixed-size networks at their export size; dynamic ones at two sizes (none of them traced). */
 const SIZES = { fixed: [[1, 3, 26, 30]], dynamic: [[1, 3, 17, 21], [2, 3, 22, 16]] };
 
 let ops: TrainOps;
+let tmp: string;
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 beforeAll(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'lightsr-onnx-zoo-'));
   ops = createTorchOps() as TrainOps;
   ops.seed(5);
 });
@@ -46,6 +51,9 @@ describe('every network × scale: ONNX export matches torch', () => {
       }
       const r = await exportOnnx(name, scale, weights, fixed ? { size: [26, 30] } : {});
       expect(r.dynamic).toBe(!fixed);
+      const file = path.join(tmp, `${name}_x${scale}.onnx`);
+      writeFileSync(file, r.bytes);
+      expect(onnxChecker(file)).toBeNull();
       const session = await ortSession(r.bytes);
       for (const dims of fixed ? SIZES.fixed : SIZES.dynamic) {
         const x = randomInput(dims.reduce((a, b) => a * b, 1), dims[3]!);
@@ -87,6 +95,28 @@ describe('official weights: ONNX export matches torch on a Set5 LR crop', () => 
       ops.dispose([xt, yt]);
       const got = await ortRun(await ortSession(r.bytes), crop, dims);
       expect(got.dims).toEqual([1, 3, h * scale, w * scale]);
+      expect(maxAbs(got.data, want)).toBeLessThan(1e-4);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('opsets below 17 (LayerNorm decomposed, ReduceMean axes as attributes)', () => {
+  it.each([['hpinet-s', 2, 13], ['hpinet-m', 3, 16], ['rfdn', 4, 13]] as const)('%s ×%i at opset %i matches torch', async (name, scale, opset) => {
+    const entry = listEntries().find((e) => e.name === name)!;
+    const model = buildModel(ops, entry, scale);
+    try {
+      const fixed = FIXED.has(name);
+      const r = await exportOnnx(name, scale, model.stateDict(), { opset, ...(fixed ? { size: [26, 30] as [number, number] } : {}) });
+      expect(r.opset).toBe(opset);
+      const dims = [1, 3, 26, 30];
+      const x = randomInput(3 * 26 * 30, 11);
+      const xt = ops.tensor(x, dims);
+      const yt = predictTensor(ops, model, xt);
+      const want = (await ops.read(yt)) as Float32Array;
+      ops.dispose([xt, yt]);
+      const got = await ortRun(await ortSession(r.bytes), x, dims);
       expect(maxAbs(got.data, want)).toBeLessThan(1e-4);
     } finally {
       model.dispose();
