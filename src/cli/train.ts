@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { isTrainOps } from '../engine/ops.js';
 import { getOps, resolveBackend } from '../engine/select.js';
 import { OptionError } from '../option-error.js';
-import { type PartialConfig, resolveConfig, type TrainConfig } from '../train/config.js';
+import { type PartialConfig, resolveConfig, TRAIN_DEFAULTS as D, type TrainConfig } from '../train/config.js';
 import { fmtDuration } from '../train/progress.js';
 import { loadResumeConfig, RESUMABLE_OVERRIDES, ResumeConflictError } from '../train/resume.js';
 import { RunExistsError, train } from '../train/trainer.js';
@@ -23,24 +23,24 @@ export function register(program: Command): void {
     .command('train')
     .description('train a network on a folder of HR images (LR made with MATLAB bicubic), resumable')
     .option('--model <name>', 'network (see `lightsr models`)')
-    .option('--scale <s>', 'upscaling factor', '2')
+    .option('--scale <s>', 'upscaling factor', String(D.scale))
     .option('--train_dir <dir>', 'folder of HR training images (png/jpg/bmp/webp, recursive)')
     .option('--val_dir <dir>', 'validation set: HR/ (+ optional LR_bicubic/X<s>/), e.g. ../shared/data/bench/Set5')
-    .option('--epochs <n>', 'epochs', '100')
-    .option('--batch_size <n>', 'batch size', '16')
-    .option('--patch_size <n>', 'HR patch side (LR = patch/scale)', '192')
+    .option('--epochs <n>', 'epochs', String(D.epochs))
+    .option('--batch_size <n>', 'batch size', String(D.batchSize))
+    .option('--patch_size <n>', 'HR patch side (LR = patch/scale)', String(D.patchSize))
     .option('--iters_per_epoch <n>', 'iterations per epoch (default: one pass over the HR patches of all images)')
     .option('--lr <x>', 'learning rate (default: the paper\'s)')
     .option('--lr_step <epochs>', 'multiply lr by --lr_gamma every N epochs (default: the paper\'s)')
     .option('--lr_gamma <x>', 'step decay factor (default: the paper\'s, usually 0.5)')
     .option('--cosine', 'cosine decay to --min_lr instead of steps')
     .option('--constant', 'constant learning rate')
-    .option('--min_lr <x>', 'lowest learning rate (cosine end / floor)', '1e-7')
-    .option('--warmup <iters>', 'linear warm-up iterations', '0')
+    .option('--min_lr <x>', 'lowest learning rate (cosine end / floor)', String(D.minLr))
+    .option('--warmup <iters>', 'linear warm-up iterations', String(D.warmup))
     .option('--loss <name>', 'l1 | l1+ssim | charbonnier (default: the paper\'s)')
-    .option('--ssim_weight <x>', 'λ in l1 + λ·(1 − SSIM)', '0.1')
-    .option('--ema [decay]', 'keep an exponential moving average of the weights (decay, default 0.999)')
-    .option('--seed <n>', 'random seed (weights init and data order)', '0')
+    .option('--ssim_weight <x>', 'λ in l1 + λ·(1 − SSIM)', String(D.ssimWeight))
+    .option('--ema [decay]', `keep an exponential moving average of the weights (decay, default ${D.emaDecay})`)
+    .option('--seed <n>', 'random seed (weights init and data order)', String(D.seed))
     .option('--init <weights>', 'start from these weights (matching tensors only, e.g. x4 from x2)')
     .option('--out <dir>', 'run folder (checkpoints, log, model.safetensors)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
@@ -48,18 +48,18 @@ export function register(program: Command): void {
     .option('--train_scale_down <f>', 'downscale training images first: 0.5 (all) or jpg=0.5,jpeg=0.5 (by extension)')
     .option('--no_augment', 'no flips/rotations')
     .option('--val_every <iters>', 'validate every N iterations (default: every epoch)')
-    .option('--save_every <iters>', 'checkpoint every N iterations (also every epoch and every --save_minutes)', '500')
-    .option('--save_minutes <m>', 'checkpoint at least this often (wall-clock minutes)', '10')
-    .option('--log_every <iters>', 'JSONL training record every N iterations', '10')
+    .option('--save_every <iters>', 'checkpoint every N iterations (also every epoch and every --save_minutes)', String(D.saveEvery))
+    .option('--save_minutes <m>', 'checkpoint at least this often (wall-clock minutes)', String(D.saveMinutes))
+    .option('--log_every <iters>', 'JSONL training record every N iterations', String(D.logEvery))
     .option('--max_iters <n>', 'stop (with a checkpoint) after N iterations in total')
-    .option('--precision <p>', 'fp32 | bf16 (bfloat16 autocast of the forward pass; ~2× faster on CPUs with AVX512-BF16/AMX)', 'fp32')
+    .option('--precision <p>', 'fp32 | bf16 (bfloat16 autocast of the forward pass; ~2× faster on CPUs with AVX512-BF16/AMX)', D.precision)
     .option('--threads <n>', 'engine threads (default: LIGHTSR_THREADS or all cores)')
     .option('--json', 'print the final summary as JSON on stdout')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = (flag: string) => cmd.getOptionValueSource(flag) === 'cli';
       const partial: Record<string, unknown> = {};
       for (const [flag, key] of FLAGS) if (o[flag] !== undefined && (given(flag) || !o.resume)) partial[key] = o[flag];
-      if (o.ema === true) partial.ema = 0.999;
+      if (o.ema === true) partial.ema = D.emaDecay;
       if (o.cosine && o.constant) throw new Error('choose one of --cosine and --constant');
       if (o.cosine) partial.schedule = 'cosine';
       else if (o.constant) partial.schedule = 'constant';

@@ -50,7 +50,17 @@ export interface TrainConfig {
 export const PRECISIONS = ['fp32', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
-export type PartialConfig = Partial<TrainConfig> & { model: string; scale: number; trainDir: string; out: string };
+/**
+ * The value of every option a run leaves out: the one place training defaults are written (`lightsr train` shows
+ * them in its help). lr, lrStep, lrGamma and loss come from the network's paper recipe in the registry first;
+ * emaDecay is the decay when EMA is asked for without one.
+ */
+export const TRAIN_DEFAULTS = {
+  scale: 2, epochs: 100, batchSize: 16, patchSize: 192, lr: 2e-4, lrGamma: 0.5, warmup: 0, minLr: 1e-7, loss: 'l1',
+  ssimWeight: 0.1, emaDecay: 0.999, seed: 0, augment: true, saveEvery: 500, saveMinutes: 10, logEvery: 10, precision: 'fp32',
+} as const;
+
+export type PartialConfig = Partial<TrainConfig> & { model: string; trainDir: string; out: string };
 
 // Errors name the option by its TrainConfig key (OptionError.option); `lightsr train` adds its flag.
 const bad = (key: keyof TrainConfig, message: string) => new OptionError(key, message);
@@ -65,14 +75,15 @@ const posNum = (v: unknown, key: keyof TrainConfig): number => {
   return n;
 };
 
-/** Fill in defaults (paper recipe from the registry) and validate every value. */
+/** Fill in defaults (paper recipe from the registry, then TRAIN_DEFAULTS) and validate every value. */
 export function resolveConfig(p: PartialConfig): TrainConfig {
-  const scale = checkScale(typeof p.scale === 'string' ? parseScale(p.scale) : p.scale);
+  const D = TRAIN_DEFAULTS;
+  const scale = checkScale(typeof p.scale === 'string' ? parseScale(p.scale) : (p.scale ?? D.scale));
   const entry = getEntry(p.model, scale);
-  const paper = entry.train ?? { lr: 2e-4 };
-  const loss = (p.loss ?? paper.loss ?? 'l1') as LossName;
+  const paper = entry.train ?? { lr: D.lr };
+  const loss = (p.loss ?? paper.loss ?? D.loss) as LossName;
   if (!LOSSES.includes(loss)) throw bad('loss', `loss must be one of ${LOSSES.join(', ')}, got '${loss}'`);
-  const patchSize = posInt(p.patchSize ?? 192, 'patchSize');
+  const patchSize = posInt(p.patchSize ?? D.patchSize, 'patchSize');
   if (patchSize % scale) throw bad('patchSize', `patchSize ${patchSize} (HR) must be a multiple of the scale ${scale}`);
   let schedule = p.schedule ?? (p.lrStep ? 'step' : paper.lrStep ? 'step' : 'constant');
   const lrStep = schedule === 'step' ? (p.lrStep ?? paper.lrStep ?? null) : null;
@@ -85,32 +96,32 @@ export function resolveConfig(p: PartialConfig): TrainConfig {
     scale,
     trainDir: path.resolve(p.trainDir),
     valDir: p.valDir ? path.resolve(p.valDir) : null,
-    epochs: posInt(p.epochs ?? 100, 'epochs'),
-    batchSize: posInt(p.batchSize ?? 16, 'batchSize'),
+    epochs: posInt(p.epochs ?? D.epochs, 'epochs'),
+    batchSize: posInt(p.batchSize ?? D.batchSize, 'batchSize'),
     patchSize,
     itersPerEpoch: p.itersPerEpoch == null ? null : posInt(p.itersPerEpoch, 'itersPerEpoch'),
     lr: posNum(p.lr ?? paper.lr, 'lr'),
     schedule,
     lrStep: lrStep === null ? null : posNum(lrStep, 'lrStep'),
-    lrGamma: posNum(p.lrGamma ?? paper.lrGamma ?? 0.5, 'lrGamma'),
-    warmup: p.warmup == null ? 0 : Number(p.warmup),
-    minLr: p.minLr == null ? 1e-7 : Number(p.minLr),
+    lrGamma: posNum(p.lrGamma ?? paper.lrGamma ?? D.lrGamma, 'lrGamma'),
+    warmup: p.warmup == null ? D.warmup : Number(p.warmup),
+    minLr: p.minLr == null ? D.minLr : Number(p.minLr),
     loss,
-    ssimWeight: p.ssimWeight == null ? 0.1 : Number(p.ssimWeight),
+    ssimWeight: p.ssimWeight == null ? D.ssimWeight : Number(p.ssimWeight),
     ema,
-    seed: p.seed == null ? 0 : Number(p.seed),
+    seed: p.seed == null ? D.seed : Number(p.seed),
     init: p.init ? path.resolve(p.init) : null,
     out,
     cacheDir: path.resolve(p.cacheDir ?? path.join(path.dirname(out), 'cache')),
     trainScaleDown: p.trainScaleDown ?? null,
-    augment: p.augment ?? true,
+    augment: p.augment ?? D.augment,
     valEvery: p.valEvery == null ? null : posInt(p.valEvery, 'valEvery'),
-    saveEvery: posInt(p.saveEvery ?? 500, 'saveEvery'),
-    saveMinutes: p.saveMinutes == null ? 10 : posNum(p.saveMinutes, 'saveMinutes'),
-    logEvery: posInt(p.logEvery ?? 10, 'logEvery'),
+    saveEvery: posInt(p.saveEvery ?? D.saveEvery, 'saveEvery'),
+    saveMinutes: p.saveMinutes == null ? D.saveMinutes : posNum(p.saveMinutes, 'saveMinutes'),
+    logEvery: posInt(p.logEvery ?? D.logEvery, 'logEvery'),
     threads: p.threads == null ? null : posInt(p.threads, 'threads'),
     maxIters: p.maxIters == null ? null : posInt(p.maxIters, 'maxIters'),
-    precision: (p.precision ?? 'fp32') as Precision,
+    precision: (p.precision ?? D.precision) as Precision,
   };
   if (!PRECISIONS.includes(c.precision)) throw bad('precision', `precision must be one of ${PRECISIONS.join(', ')}, got '${String(p.precision)}'`);
   if (!(Number.isInteger(c.warmup) && c.warmup >= 0)) throw bad('warmup', 'warmup must be a whole number of iterations ≥ 0');
