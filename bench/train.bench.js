@@ -37,7 +37,7 @@ try {
       model: 'imdn', scale, trainDir: path.join(shared, 'data/bench/B100/HR'), out: path.join(tmp, `run${r}`), cacheDir: path.join(tmp, 'cache'),
       batchSize: batch, patchSize: patch, epochs: 1, itersPerEpoch: iters + 1, logEvery: 1, threads, seed: r, precision,
     });
-    await train(ops, cfg, { log: null, progress: false, handleSignals: false });
+    await train(ops, cfg);
     const recs = JsonlLog.read(path.join(cfg.out, 'log.jsonl')).filter((x) => x.type === 'train').slice(1);
     for (const x of recs) {
       ours.ms.push(x.step_ms + x.data_ms);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrainOps } from '../src/engine/ops.js';
 import { readSafetensorsSync } from '../src/engine/safetensors.js';
 import { getOps } from '../src/engine/select.js';
@@ -12,10 +12,11 @@ import { readImage, writeImage } from '../src/image/io.js';
 import '../src/models/index.js';
 import { loadModel } from '../src/models/load.js';
 import { getEntry, listEntries } from '../src/models/index.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { resolveConfig } from '../src/train/config.js';
 import { charbonnier, l1, SSIM } from '../src/train/losses.js';
 import { JsonlLog } from '../src/train/progress.js';
-import { loadMatching, train } from '../src/train/trainer.js';
+import { loadMatching, train, Trainer } from '../src/train/trainer.js';
 
 const shared = path.resolve(import.meta.dirname, '../../shared');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lightsr-train-'));
@@ -38,7 +39,6 @@ const base = (out: string, extra: Record<string, unknown> = {}) => resolveConfig
   model: 'imdn', scale: 2, trainDir: data, out: path.join(tmp, out), cacheDir: path.join(tmp, 'cache'),
   batchSize: 4, patchSize: 48, epochs: 1, logEvery: 1, threads: 1, ...extra,
 });
-const quiet = { log: null, progress: false, handleSignals: false } as const;
 
 describe('losses', () => {
   it('SSIM equals the evaluation SSIM and is differentiable; L1 and Charbonnier agree on large errors', () => {
@@ -71,7 +71,7 @@ describe('losses', () => {
 describe('training', () => {
   it('a tiny IMDN run lowers the loss and exports weights with a card that loadModel accepts', async () => {
     const cfg = base('tiny', { itersPerEpoch: 15, epochs: 2, lr: 5e-4, ema: 0.9, seed: 3 });
-    const s = await train(o, cfg, quiet);
+    const s = await train(o, cfg);
     expect(s.status).toBe('finished');
     expect(s.iterations).toBe(30);
     const losses = JsonlLog.read(path.join(cfg.out, 'log.jsonl')).filter((r) => r.type === 'train').map((r) => r.loss as number);
@@ -89,7 +89,39 @@ describe('training', () => {
     e.dispose();
     await expect(loadModel(o, 'imdn', 3, path.join(cfg.out, 'model.safetensors'))).rejects.toThrow(/×2/);
     // an existing run is not overwritten without --resume
-    await expect(train(o, cfg, quiet)).rejects.toThrow(/already holds a training run \(last\.safetensors\); resume it or choose another output folder$/);
+    await expect(train(o, cfg)).rejects.toThrow(/already holds a training run \(last\.safetensors\); resume it or choose another output folder$/);
+  });
+
+  it('Trainer: requestStop saves a checkpoint at the next step boundary; the library prints nothing and leaves signals alone', async () => {
+    const cfg = base('stop', { itersPerEpoch: 10, epochs: 1, seed: 5 });
+    const signals = () => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const before = signals();
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const messages: string[] = [];
+    const seen: number[] = [];
+    try {
+      const t = await Trainer.open(o, cfg, {
+        onLog: (m) => messages.push(m),
+        onProgress: (p) => {
+          seen.push(p.iteration);
+          if (p.iteration === 3) t.requestStop();
+        },
+      });
+      expect(t.itersPerEpoch).toBe(10);
+      expect(signals()).toEqual(before);
+      const s = await t.run();
+      expect(s.status).toBe('stopped');
+      expect(s.iterations).toBe(3);
+      expect(seen).toEqual([1, 2, 3]);
+      expect(stderr).not.toHaveBeenCalled();
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(messages.some((m) => /^data: 8 images from /.test(m))).toBe(true);
+    expect(messages.some((m) => /^imdn ×2: .*K params; batch 4 × 48px HR/.test(m))).toBe(true);
+    expect(loadCheckpoint(path.join(cfg.out, 'last.safetensors')).state.iteration).toBe(3);
+    const r = await train(o, cfg, { resume: true });
+    expect(r).toMatchObject({ status: 'finished', iterations: 10 });
   });
 
   // HPINet-M and -L run the same code as -S with other widths and patch lists (their training-mode backward
@@ -103,7 +135,7 @@ describe('training', () => {
       const cfg = base(`zoo-${entry.name}`, {
         model: entry.name, scale, batchSize: 2, patchSize: lrSide * scale, itersPerEpoch: 3, epochs: 1, lr: 1e-4,
       });
-      const s = await train(o, cfg, quiet);
+      const s = await train(o, cfg);
       expect(s.iterations, entry.name).toBe(3);
       expect(Number.isFinite(s.last_loss), entry.name).toBe(true);
       // the weights moved away from the seeded initialisation
@@ -130,14 +162,14 @@ describe('training', () => {
 
   it('--precision bf16: a run switched from fp32 on resume keeps learning and its card says when bf16 began', async () => {
     const cfg = base('bf16', { itersPerEpoch: 15, epochs: 2, lr: 5e-4, seed: 3, maxIters: 15 });
-    expect((await train(o, cfg, quiet)).status).toBe('max_iters');
+    expect((await train(o, cfg)).status).toBe('max_iters');
     const cfg16 = resolveConfig({ ...cfg, maxIters: null, precision: 'bf16' });
     if (!/\b(avx512_bf16|amx_bf16)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'))) {
       // without native bf16 the option is refused before anything changes
-      await expect(train(o, cfg16, { ...quiet, resume: true })).rejects.toThrow(/AVX512-BF16 or AMX-BF16/);
+      await expect(train(o, cfg16, { resume: true })).rejects.toThrow(/AVX512-BF16 or AMX-BF16/);
       return;
     }
-    const s = await train(o, cfg16, { ...quiet, resume: true });
+    const s = await train(o, cfg16, { resume: true });
     expect(s.status).toBe('finished');
     const losses = JsonlLog.read(path.join(cfg.out, 'log.jsonl')).filter((r) => r.type === 'train').map((r) => r.loss as number);
     expect(losses.length).toBe(30);

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { isTrainOps } from '../engine/ops.js';
+import { isTrainOps, type TrainOps } from '../engine/ops.js';
 import { getOps, resolveBackend } from '../engine/select.js';
 import { OptionError } from '../option-error.js';
 import { type PartialConfig, resolveConfig, TRAIN_DEFAULTS as D, type TrainConfig } from '../train/config.js';
 import { fmtDuration } from '../train/progress.js';
 import { loadResumeConfig, RESUMABLE_OVERRIDES, ResumeConflictError } from '../train/resume.js';
-import { RunExistsError, train } from '../train/trainer.js';
+import { RunExistsError, type TrainSummary, Trainer } from '../train/trainer.js';
+import { ProgressReporter } from './train-progress.js';
 
 // flag (as typed) → config key
 const FLAGS: [string, keyof TrainConfig][] = [
@@ -83,7 +84,7 @@ export function register(program: Command): void {
       if (resolveBackend() === 'tfjs') throw new Error('training needs the torch backend, but tfjs was chosen (use --backend torch or auto)');
       const ops = await getOps('torch'); // auto included: training has no tfjs fallback
       if (!isTrainOps(ops)) throw new Error('training needs the torch backend (libtorch addon)');
-      const s = await train(ops, cfg, { resume: Boolean(o.resume) }).catch((err: unknown) => { throw withFlags(err); });
+      const s = await runTrainer(ops, cfg, Boolean(o.resume)).catch((err: unknown) => { throw withFlags(err); });
       if (s.status === 'stopped') process.exitCode = 130;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
@@ -98,6 +99,34 @@ export function register(program: Command): void {
         `weights: ${s.files.model}${s.files.model_ema ? ` (EMA: ${s.files.model_ema})` : ''}\ncheckpoint: ${s.files.checkpoint}\nlog: ${s.files.log}\n`,
       );
     });
+}
+
+/**
+ * The run with its progress bar and messages on stderr. SIGINT/SIGTERM ask the trainer to stop: it saves a
+ * checkpoint after the current iteration and returns 'stopped' (exit code 130); a second signal exits at once.
+ */
+async function runTrainer(ops: TrainOps, cfg: TrainConfig, resume: boolean): Promise<TrainSummary> {
+  const progress = new ProgressReporter(process.stderr);
+  const trainer = await Trainer.open(ops, cfg, { resume, onLog: (m) => progress.line(m), onProgress: (p) => progress.update(p) });
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      process.stderr.write(`\n${sig} again: exiting without a checkpoint\n`);
+      process.exit(130);
+    }
+    signalled = true;
+    progress.line(`${sig}: saving a checkpoint after this iteration (press again to quit at once)`);
+    trainer.requestStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await trainer.run();
+  } finally {
+    progress.end();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** Library errors in the CLI's words: the flags of the options they name. */

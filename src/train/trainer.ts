@@ -1,5 +1,8 @@
-// The training loop: data from the worker loader, Adam, LR schedule, EMA, validation with the benchmark runner,
-// atomic checkpoints, JSONL log, progress, and a checkpoint on SIGINT/SIGTERM.
+// Training as a Trainer, after BasicSR's SRModel: open (data, network, Adam, EMA, loss; resume) → feedData →
+// optimizeParameters → validate → save, driven by run(). The library neither prints nor handles signals: human
+// messages go to onLog, per-iteration progress to onProgress, and a caller that wants to stop (the CLI on
+// SIGINT/SIGTERM) calls requestStop(); the loop then saves a checkpoint at the next step boundary and returns
+// status 'stopped'.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StateDict } from '../engine/host.js';
@@ -8,7 +11,7 @@ import type { Optimizer, TrainOps } from '../engine/ops.js';
 import { readSafetensorsSync } from '../engine/safetensors.js';
 import { evaluateDataset } from '../eval/benchmark.js';
 import { predict } from '../models/infer.js';
-import { getEntry, type SRModel } from '../models/index.js';
+import { getEntry, type ModelEntry, type SRModel } from '../models/index.js';
 import { OptionError } from '../option-error.js';
 import { hardwareInfo, type ModelCard, writeJsonAtomic, writeWeights } from './card.js';
 import {
@@ -16,11 +19,11 @@ import {
   saveCheckpoint,
 } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
-import { PatchSampler, parseScaleDown, prepareCache } from './dataset.js';
+import { type DataCache, PatchSampler, parseScaleDown, prepareCache } from './dataset.js';
 import { EMA } from './ema.js';
 import { type Batch, BatchLoader } from './loader.js';
-import { createLoss } from './losses.js';
-import { fmtDuration, JsonlLog, ProgressReporter } from './progress.js';
+import { createLoss, type Loss } from './losses.js';
+import { fmtDuration, JsonlLog, type ProgressInfo } from './progress.js';
 import { describeSchedule, lrAt, type ScheduleConfig } from './schedule.js';
 
 /** A new run was asked for in a folder that already holds one (not overwritten). */
@@ -72,15 +75,13 @@ export interface TrainSummary {
   backend: string;
 }
 
-export interface RunOptions {
+export interface TrainerOptions {
   /** Continue from RUN_DIR/last.safetensors. */
   resume?: boolean;
-  /** Human messages go here (stderr by default); null = silent. */
-  log?: ((msg: string) => void) | null;
-  /** Progress bar / periodic lines (default: on, on stderr). */
-  progress?: boolean;
-  /** Handle SIGINT/SIGTERM by saving a checkpoint and stopping (default true). */
-  handleSignals?: boolean;
+  /** Human messages (data, network and recipe, notes, validation results, epoch summaries); none by default. */
+  onLog?: (msg: string) => void;
+  /** Called after every iteration. */
+  onProgress?: (p: ProgressInfo) => void;
 }
 
 const pkgVersion = (() => {
@@ -132,207 +133,262 @@ export function cpuHasBf16(): boolean | null {
   return /\b(avx512_bf16|amx_bf16)\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
 }
 
-export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = {}): Promise<TrainSummary> {
-  const say = opts.log === null ? () => undefined : (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)));
-  const files = runFiles(cfg.out);
-  fs.mkdirSync(cfg.out, { recursive: true });
-  const sessionStart = Date.now();
+/** Step timings and losses: a window for the JSONL records, totals for the summary, a smoothed rate for progress. */
+class StepStats {
+  private win = { n: 0, loss: 0, data: 0, step: 0, cpu: 0, hash: 0 };
+  private totals = { n: 0, data: 0, step: 0 };
+  /** Iterations per second, smoothed. */
+  rate = 0;
 
-  let resumed: ReturnType<typeof loadCheckpoint> | null = null;
-  if (opts.resume) {
-    resumed = loadCheckpoint(files.checkpoint);
-  } else if (fs.existsSync(files.checkpoint)) {
-    throw new RunExistsError(`${cfg.out} already holds a training run (last.safetensors); resume it or choose another output folder`);
+  add(b: Batch, loss: number, stepMs: number, cpu: NodeJS.CpuUsage): void {
+    const w = this.win;
+    w.n++;
+    w.loss += loss;
+    w.data += b.waitMs;
+    w.step += stepMs;
+    w.cpu += (cpu.user + cpu.system) / 1000;
+    w.hash = b.hash;
+    this.totals.n++;
+    this.totals.data += b.waitMs;
+    this.totals.step += stepMs;
+    const itSec = 1000 / (stepMs + b.waitMs);
+    this.rate = this.rate ? 0.9 * this.rate + 0.1 * itSec : itSec;
   }
 
-  // bfloat16 autocast only pays on CPUs with native bf16 arithmetic; elsewhere it is slower than float32.
-  const bf16 = cpuHasBf16();
-  if (cfg.precision === 'bf16' && bf16 === false) {
-    throw new OptionError('precision', 'bf16 precision needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use fp32');
+  get windowSize(): number {
+    return this.win.n;
   }
-  if (cfg.precision === 'fp32' && bf16) say('note: this CPU has native bfloat16: precision bf16 trains about 2× faster');
-  if (cfg.threads) ops.setThreads(cfg.threads);
-  const threads = ops.getThreads();
-  ops.seed(cfg.seed);
 
-  // ---- data ----
-  const cache = await prepareCache({
-    trainDir: cfg.trainDir, scale: cfg.scale, cacheRoot: cfg.cacheDir, scaleDown: parseScaleDown(cfg.trainScaleDown ?? undefined), log: say,
-  });
-  const sampler = new PatchSampler(cache, cfg.patchSize, cfg.batchSize, cfg.seed, cfg.augment);
-  const ipe = cfg.itersPerEpoch ?? sampler.defaultItersPerEpoch;
-  const total = cfg.epochs * ipe;
-  say(`data: ${cache.images.length} images from ${cfg.trainDir} (cache ${cache.built ? 'built' : 'reused'}: ${cache.dir})` +
-    `${sampler.skipped ? `; ${sampler.skipped} smaller than the ${cfg.patchSize}px patch are not used` : ''}`);
-
-  // ---- model (weights before the optimiser: loading replaces the parameter tensors) ----
-  const entry = getEntry(cfg.model);
-  const model = entry.create(ops, cfg.scale);
-  model.train(true);
-  if (resumed) {
-    model.loadStateDict(resumed.model);
-  } else if (cfg.init) {
-    const r = loadMatching(model, cfg.init);
-    say(`init: ${r.loaded} tensors from ${cfg.init}` + (r.skipped.length ? `; kept fresh: ${r.skipped.join(', ')}` : ''));
+  /** The window's means (and the batch hash of its last step); a new window starts. */
+  takeWindow(): { n: number; loss: number; dataMs: number; stepMs: number; cpuMs: number; hash: number } {
+    const w = this.win;
+    this.win = { n: 0, loss: 0, data: 0, step: 0, cpu: 0, hash: 0 };
+    return { n: w.n, loss: w.loss / w.n, dataMs: w.data / w.n, stepMs: w.step / w.n, cpuMs: w.cpu / w.n, hash: w.hash };
   }
-  const optimizer: Optimizer = ops.adam(model.parameters(), { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8 });
-  const ema = cfg.ema ? new EMA(ops, model, cfg.ema) : null;
-  const loss = createLoss(ops, cfg.loss, { ssimWeight: cfg.ssimWeight });
 
-  const sched: ScheduleConfig = {
-    lr: cfg.lr, kind: cfg.schedule, stepIters: cfg.lrStep ? Math.round(cfg.lrStep * ipe) : undefined, gamma: cfg.lrGamma,
-    warmup: cfg.warmup, totalIters: total, minLr: cfg.minLr,
-  };
+  /** Mean iterations per second this session (0 before the first step). */
+  get itPerSec(): number {
+    return this.totals.n ? 1000 / ((this.totals.step + this.totals.data) / this.totals.n) : 0;
+  }
 
-  let iteration = 0;
-  let best: BestScore | null = null;
-  let bestEma: BestScore | null = null;
-  let lastVal: TrainState['lastVal'] = null;
-  let wallBefore = 0;
-  const log = new JsonlLog(files.log);
-  if (resumed) {
+  /** Share of this session's time spent waiting for data, in percent. */
+  get dataWaitPct(): number {
+    return this.totals.n ? (100 * this.totals.data) / (this.totals.data + this.totals.step) : 0;
+  }
+
+  get meanDataMs(): number {
+    return this.totals.n ? this.totals.data / this.totals.n : 0;
+  }
+
+  get meanStepMs(): number {
+    return this.totals.n ? this.totals.step / this.totals.n : 0;
+  }
+}
+
+interface Setup {
+  files: RunFiles;
+  sessionStart: number;
+  resumed: ReturnType<typeof loadCheckpoint> | null;
+  threads: number;
+  cache: DataCache;
+  sampler: PatchSampler;
+}
+
+/**
+ * One training run. `Trainer.open` prepares the data, builds the network, Adam, EMA and loss, and restores a
+ * checkpoint when resuming; `run()` trains to the end (or to cfg.maxIters, or to a requestStop) and frees the
+ * native memory. The steps are methods, so a custom loop can drive them: feedData → updateLearningRate →
+ * optimizeParameters → validate → save, then close().
+ */
+export class Trainer {
+  readonly files: RunFiles;
+  readonly itersPerEpoch: number;
+  readonly totalIterations: number;
+  /** Optimiser steps taken so far (over all sessions). */
+  iteration = 0;
+  best: BestScore | null = null;
+  bestEma: BestScore | null = null;
+  private lastVal: TrainState['lastVal'] = null;
+  /** The iteration validated last (-1: none yet). */
+  private validatedAt = -1;
+  private wallBefore = 0;
+  private lastSave = 0;
+  private stopRequested = false;
+  private closed = false;
+  private readonly stats = new StepStats();
+  private readonly say: (msg: string) => void;
+  private readonly onProgress?: (p: ProgressInfo) => void;
+  private readonly sessionStart: number;
+  private readonly threads: number;
+  private readonly data: { images: number; used: number };
+  private readonly entry: ModelEntry;
+  private readonly model: SRModel;
+  private readonly optimizer: Optimizer;
+  private readonly ema: EMA | null;
+  private readonly loss: Loss;
+  private readonly sched: ScheduleConfig;
+  private readonly log: JsonlLog;
+  /** The forward precision over the run (from the log), for the cards. */
+  private readonly precision: string;
+  private readonly loader: BatchLoader;
+
+  /** Prepare a run in cfg.out (a new one, or with opts.resume the one there): data, network, optimiser, state. */
+  static async open(ops: TrainOps, cfg: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer> {
+    const say = opts.onLog ?? (() => undefined);
+    const files = runFiles(cfg.out);
+    fs.mkdirSync(cfg.out, { recursive: true });
+    const sessionStart = Date.now();
+    let resumed: Setup['resumed'] = null;
+    if (opts.resume) {
+      resumed = loadCheckpoint(files.checkpoint);
+    } else if (fs.existsSync(files.checkpoint)) {
+      throw new RunExistsError(`${cfg.out} already holds a training run (last.safetensors); resume it or choose another output folder`);
+    }
+
+    // bfloat16 autocast only pays on CPUs with native bf16 arithmetic; elsewhere it is slower than float32.
+    const bf16 = cpuHasBf16();
+    if (cfg.precision === 'bf16' && bf16 === false) {
+      throw new OptionError('precision', 'bf16 precision needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, bf16 would be slower than fp32); use fp32');
+    }
+    if (cfg.precision === 'fp32' && bf16) say('note: this CPU has native bfloat16: precision bf16 trains about 2× faster');
+    if (cfg.threads) ops.setThreads(cfg.threads);
+    const threads = ops.getThreads();
+    ops.seed(cfg.seed);
+
+    const cache = await prepareCache({
+      trainDir: cfg.trainDir, scale: cfg.scale, cacheRoot: cfg.cacheDir, scaleDown: parseScaleDown(cfg.trainScaleDown ?? undefined), log: say,
+    });
+    const sampler = new PatchSampler(cache, cfg.patchSize, cfg.batchSize, cfg.seed, cfg.augment);
+    return new Trainer(ops, cfg, opts, { files, sessionStart, resumed, threads, cache, sampler });
+  }
+
+  private constructor(readonly ops: TrainOps, readonly cfg: TrainConfig, opts: TrainerOptions, s: Setup) {
+    this.say = opts.onLog ?? (() => undefined);
+    this.onProgress = opts.onProgress;
+    this.files = s.files;
+    this.sessionStart = s.sessionStart;
+    this.threads = s.threads;
+    const ipe = cfg.itersPerEpoch ?? s.sampler.defaultItersPerEpoch;
+    this.itersPerEpoch = ipe;
+    this.totalIterations = cfg.epochs * ipe;
+    this.data = { images: s.cache.images.length, used: s.sampler.usable.length };
+    this.say(`data: ${s.cache.images.length} images from ${cfg.trainDir} (cache ${s.cache.built ? 'built' : 'reused'}: ${s.cache.dir})` +
+      `${s.sampler.skipped ? `; ${s.sampler.skipped} smaller than the ${cfg.patchSize}px patch are not used` : ''}`);
+
+    // The network (weights before the optimiser: loading replaces the parameter tensors), Adam, EMA, loss.
+    this.entry = getEntry(cfg.model);
+    this.model = this.entry.create(ops, cfg.scale);
+    this.model.train(true);
+    try {
+      if (s.resumed) {
+        this.model.loadStateDict(s.resumed.model);
+      } else if (cfg.init) {
+        const r = loadMatching(this.model, cfg.init);
+        this.say(`init: ${r.loaded} tensors from ${cfg.init}` + (r.skipped.length ? `; kept fresh: ${r.skipped.join(', ')}` : ''));
+      }
+    } catch (err) {
+      this.model.dispose();
+      throw err;
+    }
+    this.optimizer = ops.adam(this.model.parameters(), { lr: cfg.lr, betas: [0.9, 0.999], eps: 1e-8 });
+    this.ema = cfg.ema ? new EMA(ops, this.model, cfg.ema) : null;
+    this.loss = createLoss(ops, cfg.loss, { ssimWeight: cfg.ssimWeight });
+    this.sched = {
+      lr: cfg.lr, kind: cfg.schedule, stepIters: cfg.lrStep ? Math.round(cfg.lrStep * ipe) : undefined, gamma: cfg.lrGamma,
+      warmup: cfg.warmup, totalIters: this.totalIterations, minLr: cfg.minLr,
+    };
+
+    this.log = new JsonlLog(this.files.log);
+    try {
+      if (s.resumed) this.restore(s.resumed);
+      else this.start();
+    } catch (err) {
+      this.disposeNative();
+      throw err;
+    }
+    writeJsonAtomic(this.files.config, { ...cfg, iters_per_epoch: ipe, total_iterations: this.totalIterations });
+    this.precision = precisionHistory(this.files.log);
+    this.say(`${this.entry.name} ×${cfg.scale}: ${(this.model.numParams() / 1e3).toFixed(1)}K params; batch ${cfg.batchSize} × ${cfg.patchSize}px HR` +
+      ` (${cfg.patchSize / cfg.scale}px LR); ${cfg.epochs} epochs × ${ipe} it = ${this.totalIterations} it; ${cfg.loss}; ` +
+      `${describeSchedule(this.sched, ipe)}${this.ema ? `; EMA ${cfg.ema}` : ''}; ${cfg.precision}; ${ops.describe()}`);
+    if (this.sched.kind === 'step' && this.sched.stepIters && this.sched.stepIters >= this.totalIterations) {
+      this.say(`note: the lr step (${cfg.lrStep} epochs) is beyond this run's ${cfg.epochs} epochs, so lr stays ${cfg.lr}; set a shorter lrStep or a cosine schedule`);
+    }
+
+    this.loader = new BatchLoader(s.cache, s.sampler, ipe, 2);
+    this.loader.seek(Math.floor(this.iteration / ipe), this.iteration % ipe);
+    this.lastSave = Date.now();
+  }
+
+  /** A new run: a fresh log with its start record. */
+  private start(): void {
+    fs.rmSync(this.files.log, { force: true });
+    this.log.write({
+      type: 'start', iter: 0, time: new Date().toISOString(), threads: this.threads, backend: this.ops.describe(), config: this.cfg,
+      iters_per_epoch: this.itersPerEpoch, total_iterations: this.totalIterations,
+    });
+  }
+
+  /** A resumed run: optimiser, EMA, engine RNG, position and scores from the checkpoint; the log cut back to it. */
+  private restore(resumed: NonNullable<Setup['resumed']>): void {
+    const { ops, cfg, itersPerEpoch: ipe } = this;
     const s = resumed.state;
     if (s.iteration !== s.epoch * ipe + s.iterInEpoch) {
       throw new Error(`checkpoint position (epoch ${s.epoch}, iteration ${s.iterInEpoch}) does not fit ${ipe} iterations per epoch`);
     }
     const st = optimizerFromHost(ops, resumed.optim, s.optimDtypes);
-    optimizer.loadStateDict(st);
+    this.optimizer.loadStateDict(st);
     ops.dispose([...st.values()]);
-    if (ema) {
+    if (this.ema) {
       if (!resumed.ema || !s.ema) throw new OptionError('ema', 'the checkpoint has no EMA weights; resume without changing the EMA setting');
-      ema.load(ema.names.map((n) => {
-        const t = resumed!.ema!.get(n);
+      this.ema.load(this.ema.names.map((n) => {
+        const t = resumed.ema!.get(n);
         if (!t) throw new Error(`checkpoint EMA lacks ${n}`);
         return t.data;
       }), s.ema.updates);
     }
     ops.setRngState(decodeBytes(s.engineRng));
-    iteration = s.iteration;
-    best = s.best;
-    bestEma = s.bestEma;
-    lastVal = s.lastVal;
-    wallBefore = s.wallSeconds;
-    log.truncateAfter(iteration);
-    log.write({ type: 'resume', iter: iteration, time: new Date().toISOString(), threads, config: cfg });
-    say(`resuming ${cfg.out} at iteration ${iteration}/${total} (epoch ${Math.floor(iteration / ipe) + 1})`);
-  } else {
-    fs.rmSync(files.log, { force: true });
-    log.write({ type: 'start', iter: 0, time: new Date().toISOString(), threads, backend: ops.describe(), config: cfg, iters_per_epoch: ipe, total_iterations: total });
-  }
-  writeJsonAtomic(files.config, { ...cfg, iters_per_epoch: ipe, total_iterations: total });
-  const precision = precisionHistory(files.log);
-  say(`${entry.name} ×${cfg.scale}: ${(model.numParams() / 1e3).toFixed(1)}K params; batch ${cfg.batchSize} × ${cfg.patchSize}px HR` +
-    ` (${cfg.patchSize / cfg.scale}px LR); ${cfg.epochs} epochs × ${ipe} it = ${total} it; ${cfg.loss}; ` +
-    `${describeSchedule(sched, ipe)}${ema ? `; EMA ${cfg.ema}` : ''}; ${cfg.precision}; ${ops.describe()}`);
-  if (sched.kind === 'step' && sched.stepIters && sched.stepIters >= total) {
-    say(`note: the lr step (${cfg.lrStep} epochs) is beyond this run's ${cfg.epochs} epochs, so lr stays ${cfg.lr}; set a shorter lrStep or a cosine schedule`);
+    this.iteration = s.iteration;
+    this.best = s.best;
+    this.bestEma = s.bestEma;
+    this.lastVal = s.lastVal;
+    this.validatedAt = s.lastVal?.iteration ?? -1;
+    this.wallBefore = s.wallSeconds;
+    this.log.truncateAfter(this.iteration);
+    this.log.write({ type: 'resume', iter: this.iteration, time: new Date().toISOString(), threads: this.threads, config: cfg });
+    this.say(`resuming ${cfg.out} at iteration ${this.iteration}/${this.totalIterations} (epoch ${Math.floor(this.iteration / ipe) + 1})`);
   }
 
-  const loader = new BatchLoader(cache, sampler, ipe, 2);
-  loader.seek(Math.floor(iteration / ipe), iteration % ipe);
-
-  const progress = new ProgressReporter(process.stderr, Boolean(process.stderr.isTTY), 60, opts.progress === false);
-  let lastSave = Date.now();
-
-  // ---- stop requests ----
-  let stopSignal: string | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) {
-      process.stderr.write(`\n${sig} again: exiting without a checkpoint\n`);
-      process.exit(130);
-    }
-    stopSignal = sig;
-    progress.line(`${sig}: saving a checkpoint after this iteration (press again to quit at once)`);
-  };
-  const handleSignals = opts.handleSignals ?? true;
-  if (handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  /** Ask the loop to stop: it saves a checkpoint after the current step and returns status 'stopped'. */
+  requestStop(): void {
+    this.stopRequested = true;
   }
 
-  // ---- helpers ----
-  const wall = () => wallBefore + (Date.now() - sessionStart) / 1000;
-  const card = (kind: 'model' | 'ema', val: BestScore | null): ModelCard => ({
-    format: 'lightsr-weights', architecture: entry.name, scale: cfg.scale, weights: kind, params: model.numParams(),
-    iteration, epoch: iteration / ipe, wall_seconds: Math.round(wall()), created: new Date().toISOString(),
-    data: {
-      train_dir: cfg.trainDir, images: cache.images.length, used_images: sampler.usable.length, train_scale_down: cfg.trainScaleDown,
-      lr_generation: 'MATLAB bicubic (uint8, antialiased) of the mod-cropped HR', patch_hr: cfg.patchSize, batch: cfg.batchSize,
-      augment: cfg.augment ? '8 dihedral' : 'none', iters_per_epoch: ipe,
-    },
-    recipe: {
-      loss: cfg.loss, ...(cfg.loss === 'l1+ssim' ? { ssim_weight: cfg.ssimWeight } : {}), optimizer: 'Adam (0.9, 0.999, eps 1e-8)',
-      schedule: describeSchedule(sched, ipe), epochs: cfg.epochs, ema: cfg.ema, seed: cfg.seed, init: cfg.init,
-      precision,
-    },
-    validation: val && cfg.valDir
-      ? { dataset: path.basename(cfg.valDir), iteration: val.iteration, psnr: val.psnr, ssim: val.ssim, protocol: 'Y channel, border = scale, MATLAB bicubic LR' }
-      : null,
-    hardware: hardwareInfo(ops.describe(), threads),
-    lightsr: pkgVersion,
-  });
-  const exportWeights = (kind: 'model' | 'ema', val: BestScore | null) => {
-    if (kind === 'model') writeWeights(files.model, model.stateDict(), card('model', val));
-    else if (ema) writeWeights(files.modelEma, ema.withWeights(() => model.stateDict()), card('ema', val));
-  };
-  const save = () => {
-    const opt = optimizerToHost(ops, optimizer.stateDict());
-    const state: TrainState = {
-      version: CHECKPOINT_VERSION, iteration, epoch: Math.floor(iteration / ipe), iterInEpoch: iteration % ipe,
-      data: { seed: cfg.seed, epoch: Math.floor(iteration / ipe), iterInEpoch: iteration % ipe },
-      engineRng: encodeBytes(ops.getRngState()), lr: lrAt(sched, iteration),
-      ema: ema ? { decay: ema.decay, updates: ema.updates } : null, best, bestEma, lastVal, wallSeconds: wall(),
-      optimDtypes: opt.dtypes, config: cfg as unknown as Record<string, unknown>,
-    };
-    saveCheckpoint(files.checkpoint, {
-      state, model: model.stateDict(), ema: ema ? ema.withWeights(() => model.stateDict()) : null, optim: opt.tensors,
-    });
-    // Without validation the exported weights are simply the latest.
-    if (!cfg.valDir) {
-      exportWeights('model', null);
-      if (ema) exportWeights('ema', null);
-    }
-    lastSave = Date.now();
-  };
-  const validate = async () => {
-    if (!cfg.valDir) return;
-    const t0 = Date.now();
-    model.eval();
-    try {
-      const up = (lr: Parameters<typeof predict>[2]) => predict(ops, model, lr);
-      const r = await evaluateDataset(cfg.valDir, cfg.scale, up);
-      const rec: Record<string, unknown> = { type: 'val', iter: iteration, epoch: iteration / ipe, dataset: r.dataset, psnr: r.psnr, ssim: r.ssim };
-      lastVal = { iteration, psnr: r.psnr, ssim: r.ssim };
-      let msg = `val ${r.dataset} @${iteration}: ${r.psnr.toFixed(3)} dB / ${r.ssim.toFixed(4)}`;
-      if (!best || r.psnr > best.psnr) {
-        best = { psnr: r.psnr, ssim: r.ssim, iteration };
-        exportWeights('model', best);
-        msg += ' (best)';
-      }
-      if (ema) {
-        const re = await ema.withWeightsAsync(() => evaluateDataset(cfg.valDir!, cfg.scale, up));
-        rec.psnr_ema = re.psnr;
-        rec.ssim_ema = re.ssim;
-        lastVal.psnrEma = re.psnr;
-        lastVal.ssimEma = re.ssim;
-        msg += `; EMA ${re.psnr.toFixed(3)} dB / ${re.ssim.toFixed(4)}`;
-        if (!bestEma || re.psnr > bestEma.psnr) {
-          bestEma = { psnr: re.psnr, ssim: re.ssim, iteration };
-          exportWeights('ema', bestEma);
-          msg += ' (best)';
-        }
-      }
-      rec.val_s = (Date.now() - t0) / 1000;
-      rec.wall_s = wall();
-      log.write(rec);
-      progress.line(`${msg} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
-    } finally {
-      model.train(true);
-    }
-  };
+  /** Seconds of training over all sessions of the run. */
+  wallSeconds(): number {
+    return this.wallBefore + (Date.now() - this.sessionStart) / 1000;
+  }
 
-  const step = (b: Batch): number => {
-    optimizer.zeroGrad();
+  /** The learning rate at the current iteration, set on the optimiser. */
+  updateLearningRate(): number {
+    const lr = lrAt(this.sched, this.iteration);
+    this.optimizer.setLr(lr);
+    return lr;
+  }
+
+  /** The batch for the current iteration (batches are a pure function of seed, epoch and iteration in the epoch). */
+  async feedData(): Promise<Batch> {
+    const b = await this.loader.next();
+    const epoch = Math.floor(this.iteration / this.itersPerEpoch);
+    const inEpoch = this.iteration % this.itersPerEpoch;
+    if (b.epoch !== epoch || b.iter !== inEpoch) throw new Error(`internal: loader at ${b.epoch}/${b.iter}, trainer at ${epoch}/${inEpoch}`);
+    return b;
+  }
+
+  /** One step on the batch: forward (every output of multi-output networks), loss, backward, Adam, EMA; returns the loss. */
+  optimizeParameters(b: Batch): number {
+    const { ops, model, loss } = this;
+    this.optimizer.zeroGrad();
     const value = ops.tidy(() => {
       const x = ops.tensor(b.lr, b.lrShape);
       const y = ops.tensor(b.hr, b.hrShape);
@@ -342,116 +398,204 @@ export async function train(ops: TrainOps, cfg: TrainConfig, opts: RunOptions = 
         for (let k = 1; k < outs.length; k++) l = ops.add(l, loss.compute(outs[k], y));
         return l;
       };
-      const l = cfg.precision === 'bf16' ? ops.autocast(forward) : forward();
+      const l = this.cfg.precision === 'bf16' ? ops.autocast(forward) : forward();
       ops.backward(l);
       return (ops.readSync(l) as Float32Array)[0];
     });
     if (!Number.isFinite(value)) {
-      throw new OptionError('lr', `the loss became ${value} at iteration ${iteration + 1}; lower the learning rate (the last checkpoint is intact)`);
+      throw new OptionError('lr', `the loss became ${value} at iteration ${this.iteration + 1}; lower the learning rate (the last checkpoint is intact)`);
     }
-    optimizer.step();
+    this.optimizer.step();
+    this.ema?.update();
     return value;
-  };
-
-  // ---- loop ----
-  let status: TrainSummary['status'] = 'finished';
-  let lastLoss: number | null = null;
-  const win = { n: 0, loss: 0, data: 0, step: 0, cpu: 0, hash: 0 };
-  const totals = { n: 0, data: 0, step: 0 };
-  let rate = 0; // iterations per second, smoothed
-  let validatedAt = lastVal?.iteration ?? -1;
-  const stopAt = Math.min(total, cfg.maxIters ?? total);
-  try {
-    while (iteration < stopAt) {
-      // One full event-loop turn per iteration, so signals (SIGINT/SIGTERM) are seen between steps.
-      await new Promise((r) => setImmediate(r));
-      if (stopSignal) {
-        status = 'stopped';
-        break;
-      }
-      const b = await loader.next();
-      const epoch = Math.floor(iteration / ipe);
-      if (b.epoch !== epoch || b.iter !== iteration % ipe) throw new Error(`internal: loader at ${b.epoch}/${b.iter}, trainer at ${epoch}/${iteration % ipe}`);
-      const lr = lrAt(sched, iteration);
-      optimizer.setLr(lr);
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const value = step(b);
-      ema?.update();
-      const stepMs = performance.now() - t0;
-      const cpu = process.cpuUsage(c0);
-      iteration++;
-      lastLoss = value;
-
-      win.n++;
-      win.loss += value;
-      win.data += b.waitMs;
-      win.step += stepMs;
-      win.cpu += (cpu.user + cpu.system) / 1000;
-      win.hash = b.hash;
-      totals.n++;
-      totals.data += b.waitMs;
-      totals.step += stepMs;
-      const itSec = 1000 / (stepMs + b.waitMs);
-      rate = rate ? 0.9 * rate + 0.1 * itSec : itSec;
-      if (win.n >= cfg.logEvery) {
-        log.write({
-          type: 'train', iter: iteration, epoch: iteration / ipe, loss: win.loss / win.n, lr, data_ms: win.data / win.n, step_ms: win.step / win.n, cpu_ms: win.cpu / win.n,
-          wall_s: Math.round(wall() * 1000) / 1000, ...(win.n === 1 ? { batch_hash: win.hash } : {}),
-        });
-        Object.assign(win, { n: 0, loss: 0, data: 0, step: 0, cpu: 0 });
-      }
-      progress.update({
-        iteration, total, epoch: Math.min(cfg.epochs, Math.floor(iteration / ipe) + 1), epochs: cfg.epochs, loss: value, lr,
-        itPerSec: rate, dataPct: (100 * totals.data) / Math.max(1e-9, totals.data + totals.step),
-      });
-
-      const epochEnd = iteration % ipe === 0;
-      if ((cfg.valEvery && iteration % cfg.valEvery === 0) || (!cfg.valEvery && epochEnd)) {
-        await validate();
-        validatedAt = iteration;
-      }
-      if (epochEnd || iteration % cfg.saveEvery === 0 || Date.now() - lastSave > cfg.saveMinutes * 60_000) save();
-      if (epochEnd) {
-        progress.line(`epoch ${iteration / ipe}/${cfg.epochs} done: loss ${value.toFixed(5)}, lr ${lr.toExponential(2)}, ` +
-          `${(1000 / ((totals.step + totals.data) / totals.n)).toFixed(3)} it/s, data wait ${((100 * totals.data) / (totals.data + totals.step)).toFixed(1)}%, ` +
-          `elapsed ${fmtDuration(wall())}`);
-      }
-    }
-    if (status !== 'stopped' && iteration < total) status = 'max_iters';
-    if (stopSignal) status = 'stopped';
-    if (status === 'finished' && validatedAt !== iteration) {
-      await validate();
-      validatedAt = iteration;
-    }
-    save();
-    if (!fs.existsSync(files.model)) exportWeights('model', null); // validation never ran
-    if (ema && !fs.existsSync(files.modelEma)) exportWeights('ema', null);
-  } finally {
-    progress.end();
-    if (handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    await loader.close();
-    loss.dispose();
-    ema?.dispose();
-    optimizer.dispose();
-    model.dispose();
   }
 
-  const session = (Date.now() - sessionStart) / 1000;
-  const summary: TrainSummary = {
-    status, model: entry.name, scale: cfg.scale, iterations: iteration, total_iterations: total, epochs_done: iteration / ipe,
-    iters_per_epoch: ipe, wall_seconds: wall(), session_seconds: session,
-    it_per_sec: totals.n ? 1000 / ((totals.step + totals.data) / totals.n) : 0,
-    data_wait_pct: totals.n ? (100 * totals.data) / (totals.data + totals.step) : 0,
-    mean_data_ms: totals.n ? totals.data / totals.n : 0, mean_step_ms: totals.n ? totals.step / totals.n : 0,
-    last_loss: lastLoss, lr: lrAt(sched, Math.max(0, iteration - 1)), best, best_ema: bestEma,
-    files: { model: files.model, model_ema: ema ? files.modelEma : null, checkpoint: files.checkpoint, log: files.log },
-    backend: ops.describe(),
-  };
-  log.write({ type: 'end', iter: iteration, status, wall_s: wall(), it_per_sec: summary.it_per_sec, data_wait_pct: summary.data_wait_pct });
-  writeJsonAtomic(files.summary, summary);
-  return summary;
+  /** Score the network (and its EMA) on cfg.valDir; a new best is exported as model(_ema).safetensors. */
+  async validate(): Promise<void> {
+    const { cfg, model, ema, iteration } = this;
+    this.validatedAt = iteration;
+    if (!cfg.valDir) return;
+    const valDir = cfg.valDir;
+    const t0 = Date.now();
+    model.eval();
+    try {
+      const up = (lr: Parameters<typeof predict>[2]) => predict(this.ops, model, lr);
+      const r = await evaluateDataset(valDir, cfg.scale, up);
+      const rec: Record<string, unknown> = { type: 'val', iter: iteration, epoch: iteration / this.itersPerEpoch, dataset: r.dataset, psnr: r.psnr, ssim: r.ssim };
+      const lastVal: NonNullable<TrainState['lastVal']> = { iteration, psnr: r.psnr, ssim: r.ssim };
+      this.lastVal = lastVal;
+      let msg = `val ${r.dataset} @${iteration}: ${r.psnr.toFixed(3)} dB / ${r.ssim.toFixed(4)}`;
+      if (!this.best || r.psnr > this.best.psnr) {
+        this.best = { psnr: r.psnr, ssim: r.ssim, iteration };
+        this.exportWeights('model', this.best);
+        msg += ' (best)';
+      }
+      if (ema) {
+        const re = await ema.withWeightsAsync(() => evaluateDataset(valDir, cfg.scale, up));
+        rec.psnr_ema = re.psnr;
+        rec.ssim_ema = re.ssim;
+        lastVal.psnrEma = re.psnr;
+        lastVal.ssimEma = re.ssim;
+        msg += `; EMA ${re.psnr.toFixed(3)} dB / ${re.ssim.toFixed(4)}`;
+        if (!this.bestEma || re.psnr > this.bestEma.psnr) {
+          this.bestEma = { psnr: re.psnr, ssim: re.ssim, iteration };
+          this.exportWeights('ema', this.bestEma);
+          msg += ' (best)';
+        }
+      }
+      rec.val_s = (Date.now() - t0) / 1000;
+      rec.wall_s = this.wallSeconds();
+      this.log.write(rec);
+      this.say(`${msg} [${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    } finally {
+      model.train(true);
+    }
+  }
+
+  /** The checkpoint (one atomic file); without validation also the latest weights as model(_ema).safetensors. */
+  save(): void {
+    const { ops, cfg, ema, model, iteration, itersPerEpoch: ipe } = this;
+    const opt = optimizerToHost(ops, this.optimizer.stateDict());
+    const state: TrainState = {
+      version: CHECKPOINT_VERSION, iteration, epoch: Math.floor(iteration / ipe), iterInEpoch: iteration % ipe,
+      data: { seed: cfg.seed, epoch: Math.floor(iteration / ipe), iterInEpoch: iteration % ipe },
+      engineRng: encodeBytes(ops.getRngState()), lr: lrAt(this.sched, iteration),
+      ema: ema ? { decay: ema.decay, updates: ema.updates } : null, best: this.best, bestEma: this.bestEma, lastVal: this.lastVal,
+      wallSeconds: this.wallSeconds(), optimDtypes: opt.dtypes, config: cfg as unknown as Record<string, unknown>,
+    };
+    saveCheckpoint(this.files.checkpoint, {
+      state, model: model.stateDict(), ema: ema ? ema.withWeights(() => model.stateDict()) : null, optim: opt.tensors,
+    });
+    if (!cfg.valDir) {
+      this.exportWeights('model', null);
+      if (ema) this.exportWeights('ema', null);
+    }
+    this.lastSave = Date.now();
+  }
+
+  /** Write the weights (or the EMA weights) with their card, scored by `val` when validated. */
+  exportWeights(kind: 'model' | 'ema', val: BestScore | null): void {
+    if (kind === 'model') writeWeights(this.files.model, this.model.stateDict(), this.card('model', val));
+    else if (this.ema) writeWeights(this.files.modelEma, this.ema.withWeights(() => this.model.stateDict()), this.card('ema', val));
+  }
+
+  /** Train to the end of the run (or cfg.maxIters, or a stop request), save, free the native memory, summarise. */
+  async run(): Promise<TrainSummary> {
+    const { cfg, files, itersPerEpoch: ipe, totalIterations: total } = this;
+    const stopAt = Math.min(total, cfg.maxIters ?? total);
+    let status: TrainSummary['status'] = 'finished';
+    let lastLoss: number | null = null;
+    try {
+      while (this.iteration < stopAt) {
+        // One full event-loop turn per iteration, so stop requests (e.g. from signal handlers) are seen between steps.
+        await new Promise((r) => setImmediate(r));
+        if (this.stopRequested) {
+          status = 'stopped';
+          break;
+        }
+        const b = await this.feedData();
+        const lr = this.updateLearningRate();
+        const t0 = performance.now();
+        const c0 = process.cpuUsage();
+        const value = this.optimizeParameters(b);
+        const stepMs = performance.now() - t0;
+        const cpu = process.cpuUsage(c0);
+        const iteration = ++this.iteration;
+        lastLoss = value;
+
+        this.stats.add(b, value, stepMs, cpu);
+        if (this.stats.windowSize >= cfg.logEvery) this.logTrain(lr);
+        this.onProgress?.({
+          iteration, total, epoch: Math.min(cfg.epochs, Math.floor(iteration / ipe) + 1), epochs: cfg.epochs, loss: value, lr,
+          itPerSec: this.stats.rate, dataPct: this.stats.dataWaitPct,
+        });
+
+        const epochEnd = iteration % ipe === 0;
+        if ((cfg.valEvery && iteration % cfg.valEvery === 0) || (!cfg.valEvery && epochEnd)) await this.validate();
+        if (epochEnd || iteration % cfg.saveEvery === 0 || Date.now() - this.lastSave > cfg.saveMinutes * 60_000) this.save();
+        if (epochEnd) {
+          this.say(`epoch ${iteration / ipe}/${cfg.epochs} done: loss ${value.toFixed(5)}, lr ${lr.toExponential(2)}, ` +
+            `${this.stats.itPerSec.toFixed(3)} it/s, data wait ${this.stats.dataWaitPct.toFixed(1)}%, elapsed ${fmtDuration(this.wallSeconds())}`);
+        }
+      }
+      if (status !== 'stopped' && this.iteration < total) status = 'max_iters';
+      if (this.stopRequested) status = 'stopped';
+      if (status === 'finished' && this.validatedAt !== this.iteration) await this.validate();
+      this.save();
+      if (!fs.existsSync(files.model)) this.exportWeights('model', null); // validation never ran
+      if (this.ema && !fs.existsSync(files.modelEma)) this.exportWeights('ema', null);
+    } finally {
+      await this.close();
+    }
+    return this.finish(status, lastLoss);
+  }
+
+  /** Stop the data workers and free the network, optimiser, EMA and loss (run() does this itself). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.loader.close();
+    this.disposeNative();
+  }
+
+  private disposeNative(): void {
+    this.loss.dispose();
+    this.ema?.dispose();
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+
+  /** The JSONL train record: means over the steps since the last one (the batch hash when that is one step). */
+  private logTrain(lr: number): void {
+    const w = this.stats.takeWindow();
+    this.log.write({
+      type: 'train', iter: this.iteration, epoch: this.iteration / this.itersPerEpoch, loss: w.loss, lr, data_ms: w.dataMs, step_ms: w.stepMs,
+      cpu_ms: w.cpuMs, wall_s: Math.round(this.wallSeconds() * 1000) / 1000, ...(w.n === 1 ? { batch_hash: w.hash } : {}),
+    });
+  }
+
+  /** The summary (also summary.json and the log's end record). */
+  private finish(status: TrainSummary['status'], lastLoss: number | null): TrainSummary {
+    const { files, stats, iteration } = this;
+    const summary: TrainSummary = {
+      status, model: this.entry.name, scale: this.cfg.scale, iterations: iteration, total_iterations: this.totalIterations,
+      epochs_done: iteration / this.itersPerEpoch, iters_per_epoch: this.itersPerEpoch, wall_seconds: this.wallSeconds(),
+      session_seconds: (Date.now() - this.sessionStart) / 1000, it_per_sec: stats.itPerSec, data_wait_pct: stats.dataWaitPct,
+      mean_data_ms: stats.meanDataMs, mean_step_ms: stats.meanStepMs, last_loss: lastLoss, lr: lrAt(this.sched, Math.max(0, iteration - 1)),
+      best: this.best, best_ema: this.bestEma,
+      files: { model: files.model, model_ema: this.ema ? files.modelEma : null, checkpoint: files.checkpoint, log: files.log },
+      backend: this.ops.describe(),
+    };
+    this.log.write({ type: 'end', iter: iteration, status, wall_s: this.wallSeconds(), it_per_sec: summary.it_per_sec, data_wait_pct: summary.data_wait_pct });
+    writeJsonAtomic(files.summary, summary);
+    return summary;
+  }
+
+  private card(kind: 'model' | 'ema', val: BestScore | null): ModelCard {
+    const { cfg, itersPerEpoch: ipe } = this;
+    return {
+      format: 'lightsr-weights', architecture: this.entry.name, scale: cfg.scale, weights: kind, params: this.model.numParams(),
+      iteration: this.iteration, epoch: this.iteration / ipe, wall_seconds: Math.round(this.wallSeconds()), created: new Date().toISOString(),
+      data: {
+        train_dir: cfg.trainDir, images: this.data.images, used_images: this.data.used, train_scale_down: cfg.trainScaleDown,
+        lr_generation: 'MATLAB bicubic (uint8, antialiased) of the mod-cropped HR', patch_hr: cfg.patchSize, batch: cfg.batchSize,
+        augment: cfg.augment ? '8 dihedral' : 'none', iters_per_epoch: ipe,
+      },
+      recipe: {
+        loss: cfg.loss, ...(cfg.loss === 'l1+ssim' ? { ssim_weight: cfg.ssimWeight } : {}), optimizer: 'Adam (0.9, 0.999, eps 1e-8)',
+        schedule: describeSchedule(this.sched, ipe), epochs: cfg.epochs, ema: cfg.ema, seed: cfg.seed, init: cfg.init,
+        precision: this.precision,
+      },
+      validation: val && cfg.valDir
+        ? { dataset: path.basename(cfg.valDir), iteration: val.iteration, psnr: val.psnr, ssim: val.ssim, protocol: 'Y channel, border = scale, MATLAB bicubic LR' }
+        : null,
+      hardware: hardwareInfo(this.ops.describe(), this.threads),
+      lightsr: pkgVersion,
+    };
+  }
+}
+
+/** Train a run to its end: Trainer.open then run(). */
+export async function train(ops: TrainOps, cfg: TrainConfig, opts: TrainerOptions = {}): Promise<TrainSummary> {
+  return (await Trainer.open(ops, cfg, opts)).run();
 }
