@@ -1,5 +1,5 @@
-// `lightsr train` as a child process: SIGKILL mid-epoch then --resume, and SIGINT (checkpoint, exit 130) then
-// --resume, must both reproduce an uninterrupted run: same iterations, learning rates, batches, losses, weights.
+// `lightsr train` as a child process: SIGKILL mid-epoch then --resume, and SIGINT or SIGTERM (checkpoint, exit 130)
+// then --resume, must all reproduce an uninterrupted run: same iterations, learning rates, batches, losses, weights.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,8 +39,11 @@ function start(out: string, extra: string[] = []): ChildProcess {
   ];
   const c = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let stdout = '';
   c.stderr!.on('data', (d) => (err += String(d)));
+  c.stdout!.on('data', (d) => (stdout += String(d)));
   Object.defineProperty(c, 'errText', { get: () => err });
+  Object.defineProperty(c, 'outText', { get: () => stdout });
   children.push(c);
   return c;
 }
@@ -119,22 +122,29 @@ describe('kill and resume', () => {
     expectSameRun(ref, out);
   });
 
-  it('SIGINT saves a checkpoint and exits 130; --resume finishes the same run', async () => {
-    const out = path.join(tmp, 'interrupted');
-    const c = start(out);
-    await waitForIter(out, 4, c);
-    c.kill('SIGINT');
-    expect((await exited(c)).code).toBe(130);
-    const done = trainRecs(out).at(-1)!.iter;
-    const ck = loadCheckpoint(path.join(out, 'last.safetensors')).state;
-    expect(ck.iteration).toBe(done); // saved right where it stopped
-    expect(records(out).at(-1)).toMatchObject({ type: 'end', status: 'stopped' });
-    // options that would change the run are refused on resume
-    const bad = start(out, ['--resume', '--batch_size', '4']);
-    expect((await exited(bad)).code).toBe(1);
-    expect((bad as unknown as { errText: string }).errText).toMatch(/cannot change --batch_size/);
-    const r = start(out, ['--resume']);
-    expect((await exited(r)).code, (r as unknown as { errText: string }).errText).toBe(0);
-    expectSameRun(ref, out);
-  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${sig} saves a checkpoint and exits 130; --resume finishes the same run`, async () => {
+      const out = path.join(tmp, `interrupted-${sig}`);
+      const c = start(out);
+      await waitForIter(out, 4, c);
+      c.kill(sig);
+      expect((await exited(c)).code).toBe(130);
+      const text = c as unknown as { errText: string; outText: string };
+      expect(text.errText).toContain(`${sig}: saving a checkpoint after this iteration (press again to quit at once)\n`);
+      expect(text.outText).toMatch(/^stopped \(resume with --resume\): imdn ×2, \d+\/15 iterations/);
+      const done = trainRecs(out).at(-1)!.iter;
+      const ck = loadCheckpoint(path.join(out, 'last.safetensors')).state;
+      expect(ck.iteration).toBe(done); // saved right where it stopped
+      expect(records(out).at(-1)).toMatchObject({ type: 'end', status: 'stopped' });
+      if (sig === 'SIGINT') {
+        // options that would change the run are refused on resume
+        const bad = start(out, ['--resume', '--batch_size', '4']);
+        expect((await exited(bad)).code).toBe(1);
+        expect((bad as unknown as { errText: string }).errText).toMatch(/cannot change --batch_size/);
+      }
+      const r = start(out, ['--resume']);
+      expect((await exited(r)).code, (r as unknown as { errText: string }).errText).toBe(0);
+      expectSameRun(ref, out);
+    });
+  }
 });
