@@ -35,6 +35,8 @@ export type FromWorker =
   | { type: 'backend'; id: number; kind: TfjsKind; description: string; attempts: BackendAttempt[] }
   /** `eta`: estimated seconds left (NaN when unknown). */
   | { type: 'progress'; id: number; done: number; total: number; eta: number }
+  /** A finished tile's part of the output (live preview; the final image replaces it), `width`×`height` RGBA at (x, y) of an `outWidth`×`outHeight` image. */
+  | { type: 'preview'; id: number; outWidth: number; outHeight: number; x: number; y: number; width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> }
   | {
       type: 'done';
       id: number;
@@ -43,6 +45,8 @@ export type FromWorker =
       height: number;
       outWidth: number;
       outHeight: number;
+      /** Of the result: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA (2 and 4 have transparency). */
+      channels: number;
       tiles: number;
       /** Seconds: weights + network set-up (0 when cached), and the upscale itself (decode to PNG). */
       loadSeconds: number;

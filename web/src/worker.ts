@@ -10,6 +10,7 @@ import {
   BROWSER_ORDER, createTfjsOps, type Attempt, decodeBlob, fetchWeights, Pipeline, softwareGpu, startBackend, type TfjsKind, type TfjsOps,
 } from '../../src/browser/index.js';
 import { encodePng } from './png.js';
+import { TilePreview, watchReads } from './preview.js';
 import { MAX_OUTPUT_PIXELS, type FromWorker, type ToWorker, type UpscaleRequest } from './protocol.js';
 
 const wasmPaths = {
@@ -25,7 +26,7 @@ let ops: TfjsOps | null = null;
 let description = '';
 /** Backends that failed in this worker (passed over by 'auto' from then on). */
 const failed = new Map<TfjsKind, string>();
-let net: { key: string; pipeline: Pipeline } | null = null;
+let net: { key: string; pipeline: Pipeline; watch: ReturnType<typeof watchReads>['watch'] } | null = null;
 const running = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
 
@@ -118,9 +119,11 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
       const mb = (n: number) => (n / 1048576).toFixed(1);
       post({ type: 'stage', id, text: `loading weights… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB` });
     });
-    net = { key, pipeline: Pipeline.create(o, req.model, req.scale, weights) };
+    // The pipeline's reads are watched for the live preview of finished tiles (preview.ts).
+    const watched = watchReads(o);
+    net = { key, pipeline: Pipeline.create(watched.ops, req.model, req.scale, weights), watch: watched.watch };
   }
-  const pipeline = net.pipeline;
+  const { pipeline, watch } = net;
   const loadSeconds = (performance.now() - t0) / 1000;
   signal.throwIfAborted();
 
@@ -131,6 +134,10 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
   pipeline.checkSize('this image', img.width, img.height, run);
   post({ type: 'stage', id, text: `upscaling ×${req.scale}…` });
   let out;
+  const preview = new TilePreview(img.width, img.height, req.scale, req.tile, req.tilePad, (r) =>
+    post({ type: 'preview', id, outWidth: img.width * req.scale, outHeight: img.height * req.scale, ...r }, [r.data.buffer as ArrayBuffer]),
+  );
+  watch(preview.hook);
   try {
     out = await pipeline.upscale(img, { ...run, onProgress: (p) => post({ type: 'progress', id, done: p.tilesDone, total: p.tilesTotal, eta: p.eta }) });
   } catch (e) {
@@ -138,6 +145,8 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
     // A failure inside the network on a GPU backend (lost context, out of memory, missing kernel): try the next.
     failed.set(kind, `${kind} failed while upscaling: ${message(e)}`);
     throw new BackendError(failed.get(kind));
+  } finally {
+    watch(null);
   }
   const { image, tiles } = out;
   post({ type: 'stage', id, text: 'encoding PNG…' });
@@ -145,7 +154,7 @@ async function runOn(kind: TfjsKind, req: UpscaleRequest, signal: AbortSignal, p
   signal.throwIfAborted();
   const runSeconds = (performance.now() - t1) / 1000;
   post(
-    { type: 'done', id, png: png.buffer as ArrayBuffer, width: img.width, height: img.height, outWidth: image.width, outHeight: image.height, tiles, loadSeconds, runSeconds },
+    { type: 'done', id, png: png.buffer as ArrayBuffer, width: img.width, height: img.height, outWidth: image.width, outHeight: image.height, channels: image.channels, tiles, loadSeconds, runSeconds },
     [png.buffer as ArrayBuffer],
   );
 }
