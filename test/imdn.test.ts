@@ -149,7 +149,11 @@ describe('IMDN_AS and adaptive cropping (torch backend)', () => {
       const x = ops.tensor(crop(img, 0, 0, h, wd).data, [1, 3, h, wd]);
       const whole = ops.readSync(ops.tidy(() => local(x))) as Float32Array;
       const acs = ops.readSync(ops.tidy(() => adaptiveCrop(ops, local, x))) as Float32Array;
-      expect(maxAbsDiff(acs, whole)).toBeLessThanOrEqual(1e-4); // float rounding of different conv shapes only
+      // Float rounding of different conv shapes only: oneDNN picks its kernel (and summation order) per shape and
+      // per CPU (CI saw 1.8e-4 on a range of ~6), so the bound is relative to the output range.
+      const range = whole.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxAbsDiff(acs, whole)).toBeLessThanOrEqual(1e-4 * range); // a seam error would be of order range
+      expect(acs.length).toBe(whole.length);
       ops.dispose(x);
     }
     ops.dispose(w);
